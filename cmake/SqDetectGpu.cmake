@@ -1,0 +1,11 @@
+# Decides at configure time whether a CUDA GPU is visible, without failing on machines with no driver.
+function(sq_detect_gpu out_var)
+  set(${out_var} FALSE PARENT_SCOPE)
+  find_program(_sq_nvidia_smi nvidia-smi)
+  if(_sq_nvidia_smi)
+    execute_process(COMMAND ${_sq_nvidia_smi} -L RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_QUIET TIMEOUT 20)
+    if(_rc EQUAL 0 AND _out MATCHES "GPU [0-9]+:")
+      set(${out_var} TRUE PARENT_SCOPE)
+    endif()
+  endif()
+endfunction()

@@ -1,0 +1,59 @@
+# Shared by the README's commands: install missing Debian packages, then configure and build SQ-CUDA.
+# Sourced, not run. Honours: SQ_BUILD_DIR (default build), SQ_BUILD_TYPE (Release), SQ_CUDA_ARCHITECTURES,
+# SQ_ENABLE_CUDA (ON/OFF; default: ON when nvcc is found), SQ_JOBS (default: number of cores).
+set -euo pipefail
+
+SQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SQ_BUILD_DIR="${SQ_BUILD_DIR:-$SQ_ROOT/build}"
+SQ_BUILD_TYPE="${SQ_BUILD_TYPE:-Release}"
+SQ_JOBS="${SQ_JOBS:-$(nproc)}"
+
+# Debian packages the build, tests and scripts need. The CUDA toolkit and cuDNN come from NVIDIA's installers
+# (/usr/local/cuda); without them the CPU path is built.
+SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libcli11-dev
+  nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist python3 python3-matplotlib)
+
+sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
+
+sq_install_packages() {
+  local missing=()
+  for pkg in "${SQ_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  sq_log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { sq_log "need root (or sudo) to install: ${missing[*]}"; return 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+sq_find_nvcc() {
+  if command -v nvcc >/dev/null; then command -v nvcc; return 0; fi
+  if [ -x /usr/local/cuda/bin/nvcc ]; then echo /usr/local/cuda/bin/nvcc; return 0; fi
+  return 1
+}
+
+sq_configure_and_build() {
+  local args=(-S "$SQ_ROOT" -B "$SQ_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$SQ_BUILD_TYPE")
+  local nvcc=""
+  if [ "${SQ_ENABLE_CUDA:-}" != "OFF" ] && nvcc="$(sq_find_nvcc)"; then
+    args+=(-DSQ_ENABLE_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc")
+    [ -n "${SQ_CUDA_ARCHITECTURES:-}" ] && args+=(-DSQ_CUDA_ARCHITECTURES="$SQ_CUDA_ARCHITECTURES")
+    [ -n "${CUDNN_ROOT:-}" ] && args+=(-DCUDNN_ROOT="$CUDNN_ROOT")
+  else
+    [ "${SQ_ENABLE_CUDA:-}" = "ON" ] && { sq_log "SQ_ENABLE_CUDA=ON but no nvcc found"; return 1; }
+    sq_log "no CUDA toolkit found: building the CPU path only"
+    args+=(-DSQ_ENABLE_CUDA=OFF)
+  fi
+  sq_log "configuring in $SQ_BUILD_DIR"
+  cmake "${args[@]}" "$@" >/dev/null
+  sq_log "building with $SQ_JOBS jobs"
+  cmake --build "$SQ_BUILD_DIR" -j "$SQ_JOBS"
+}
