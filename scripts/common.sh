@@ -41,6 +41,11 @@ sq_find_nvcc() {
 }
 
 sq_configure_and_build() {
+  # ccache, when installed, makes rebuilds in a fresh tree cheap; the build does not need it.
+  if command -v ccache >/dev/null; then
+    export CMAKE_CXX_COMPILER_LAUNCHER="${CMAKE_CXX_COMPILER_LAUNCHER:-ccache}"
+    export CMAKE_CUDA_COMPILER_LAUNCHER="${CMAKE_CUDA_COMPILER_LAUNCHER:-ccache}"
+  fi
   local args=(-S "$SQ_ROOT" -B "$SQ_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$SQ_BUILD_TYPE")
   local nvcc=""
   if [ "${SQ_ENABLE_CUDA:-}" != "OFF" ] && nvcc="$(sq_find_nvcc)"; then

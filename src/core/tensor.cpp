@@ -137,6 +137,20 @@ void Tensor::reshape(Shape shape) {
   shape_ = std::move(shape);
 }
 
+Tensor Tensor::view(std::int64_t offset, Shape shape) const {
+  const std::int64_t n = shape_numel(shape);
+  SQ_CHECK(offset >= 0 && offset + n <= numel_, "view of " << n << " elements at offset " << offset
+                                                           << " exceeds a tensor of " << numel_);
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.numel_ = n;
+  t.dtype_ = dtype_;
+  t.device_ = device_;
+  char* base = static_cast<char*>(data_.get()) + static_cast<std::size_t>(offset) * dtype_size(dtype_);
+  t.data_ = std::shared_ptr<void>(data_, base);  // aliasing constructor: shares ownership, points inside
+  return t;
+}
+
 void Tensor::check_type(DType requested) const {
   SQ_CHECK(requested == dtype_, "tensor holds " << dtype_name(dtype_) << ", accessed as " << dtype_name(requested));
 }

@@ -59,6 +59,20 @@ TEST(Tensor, CudaTensorWithoutGpuIsAClearError) {
   EXPECT_THROW(sq::Tensor({4}, sq::DType::f32, sq::Device::cuda(0)), sq::Error);
 }
 
+TEST(Tensor, ViewsShareStorageAndOutliveTheirParent) {
+  sq::Tensor view;
+  {
+    sq::Tensor arena = sq::Tensor::from_vector<float>({0, 1, 2, 3, 4, 5}, {6});
+    view = arena.view(2, {2, 2});
+    arena.data<float>()[3] = 30.f;
+    EXPECT_THROW(arena.view(4, {3}), sq::Error);
+    EXPECT_THROW(arena.view(-1, {1}), sq::Error);
+  }
+  EXPECT_EQ(view.to_vector<float>(), (std::vector<float>{2, 30, 4, 5}));
+  view.data<float>()[0] = 7.f;
+  EXPECT_EQ(view.to_vector<float>()[0], 7.f);
+}
+
 TEST(Tensor, EmptyTensorIsValid) {
   sq::Tensor t({0, 3}, sq::DType::f32);
   EXPECT_EQ(t.numel(), 0);

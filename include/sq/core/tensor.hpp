@@ -76,6 +76,9 @@ class Tensor {
   bool defined() const { return data_ != nullptr || numel_ == 0; }
   // Same storage, new shape with the same number of elements.
   void reshape(Shape shape);
+  // A tensor sharing this one's storage: elements [offset, offset + numel(shape)) seen with a new shape. The
+  // storage lives as long as any view of it; this is how per-layer weights live in one arena.
+  Tensor view(std::int64_t offset, Shape shape) const;
 
  private:
   void check_type(DType requested) const;
