@@ -13,7 +13,9 @@
 
 namespace sq {
 
-std::string Device::str() const { return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index); }
+std::string Device::str() const {
+  return is_cpu() ? std::string("cpu") : "cuda:" + std::to_string(index);
+}
 
 namespace {
 struct CudaProbe {
@@ -54,7 +56,9 @@ int cuda_device_count() noexcept {
   }
 }
 
-std::string cuda_unavailable_reason() { return probe().reason; }
+std::string cuda_unavailable_reason() {
+  return probe().reason;
+}
 
 Device select_device(const std::string& rule) {
   if (rule == "cpu") return Device::cpu();
@@ -69,8 +73,8 @@ Device select_device(const std::string& rule) {
     }
     SQ_CHECK(cuda_available(), "device '" << rule << "' was requested but " << cuda_unavailable_reason()
                                           << "; use --device cpu (or auto) to run on the CPU");
-    SQ_CHECK(index < cuda_device_count(), "device '" << rule << "' was requested but only " << cuda_device_count()
-                                                     << " CUDA device(s) are visible");
+    SQ_CHECK(index < cuda_device_count(),
+             "device '" << rule << "' was requested but only " << cuda_device_count() << " CUDA device(s) are visible");
     return Device::cuda(index);
   }
   SQ_FAIL("unknown device '" << rule << "': expected auto, cpu, cuda or cuda:N");

@@ -98,7 +98,9 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
-Tensor Tensor::clone() const { return to(device_); }
+Tensor Tensor::clone() const {
+  return to(device_);
+}
 
 Tensor Tensor::to(Device device) const {
   Tensor t(shape_, dtype_, device);
@@ -107,11 +109,9 @@ Tensor Tensor::to(Device device) const {
 }
 
 void Tensor::copy_from(const Tensor& src) {
-  SQ_CHECK(src.shape_ == shape_ && src.dtype_ == dtype_, "copy_from: source " << shape_str(src.shape_) << " "
-                                                                              << dtype_name(src.dtype_)
-                                                                              << " does not match destination "
-                                                                              << shape_str(shape_) << " "
-                                                                              << dtype_name(dtype_));
+  SQ_CHECK(src.shape_ == shape_ && src.dtype_ == dtype_,
+           "copy_from: source " << shape_str(src.shape_) << " " << dtype_name(src.dtype_)
+                                << " does not match destination " << shape_str(shape_) << " " << dtype_name(dtype_));
   copy_bytes(raw(), device_, src.raw(), src.device_, bytes());
 }
 
@@ -139,8 +139,8 @@ void Tensor::reshape(Shape shape) {
 
 Tensor Tensor::view(std::int64_t offset, Shape shape) const {
   const std::int64_t n = shape_numel(shape);
-  SQ_CHECK(offset >= 0 && offset + n <= numel_, "view of " << n << " elements at offset " << offset
-                                                           << " exceeds a tensor of " << numel_);
+  SQ_CHECK(offset >= 0 && offset + n <= numel_,
+           "view of " << n << " elements at offset " << offset << " exceeds a tensor of " << numel_);
   Tensor t;
   t.shape_ = std::move(shape);
   t.numel_ = n;
@@ -171,8 +171,8 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
 #endif
 }
 
-#define SQ_INSTANTIATE_TENSOR_IO(T)                                                             \
-  template Tensor Tensor::from_vector<T>(const std::vector<T>&, Shape, Device);                \
+#define SQ_INSTANTIATE_TENSOR_IO(T)                                             \
+  template Tensor Tensor::from_vector<T>(const std::vector<T>&, Shape, Device); \
   template std::vector<T> Tensor::to_vector<T>() const;
 SQ_INSTANTIATE_TENSOR_IO(float)
 SQ_INSTANTIATE_TENSOR_IO(std::int32_t)

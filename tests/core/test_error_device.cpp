@@ -25,9 +25,13 @@ TEST(Error, CarriesMessageLocationAndExpression) {
   }
 }
 
-TEST(Error, PassingCheckDoesNotThrow) { EXPECT_NO_THROW(SQ_CHECK(1 + 1 == 2, "arithmetic")); }
+TEST(Error, PassingCheckDoesNotThrow) {
+  EXPECT_NO_THROW(SQ_CHECK(1 + 1 == 2, "arithmetic"));
+}
 
-TEST(Error, IsARuntimeError) { EXPECT_THROW(SQ_FAIL("boom"), std::runtime_error); }
+TEST(Error, IsARuntimeError) {
+  EXPECT_THROW(SQ_FAIL("boom"), std::runtime_error);
+}
 
 TEST(Device, NamesAndEquality) {
   EXPECT_EQ(sq::Device::cpu().str(), "cpu");
@@ -67,6 +71,8 @@ TEST(Device, RejectsUnknownRules) {
   EXPECT_THROW(sq::select_device(""), sq::Error);
 }
 
-TEST(Device, OutOfRangeCudaIndexIsRefused) { EXPECT_THROW(sq::select_device("cuda:4096"), sq::Error); }
+TEST(Device, OutOfRangeCudaIndexIsRefused) {
+  EXPECT_THROW(sq::select_device("cuda:4096"), sq::Error);
+}
 
 }  // namespace

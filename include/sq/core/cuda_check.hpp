@@ -12,19 +12,18 @@ namespace sq::detail {
 const char* curand_status_string(curandStatus_t status) noexcept;
 }  // namespace sq::detail
 
-#define SQ_LIBRARY_CHECK_(call, status_type, ok_value, describe, library)                                        \
-  do {                                                                                                          \
-    const status_type sq_status_ = (call);                                                                      \
-    if (sq_status_ != (ok_value)) {                                                                             \
-      ::sq::detail::throw_error(__FILE__, __LINE__, #call,                                                      \
-                                std::string(library " error ") + std::to_string(static_cast<int>(sq_status_)) + \
-                                    ": " + describe(sq_status_));                                               \
-    }                                                                                                           \
+#define SQ_LIBRARY_CHECK_(call, status_type, ok_value, describe, library)                                              \
+  do {                                                                                                                 \
+    const status_type sq_status_ = (call);                                                                             \
+    if (sq_status_ != (ok_value)) {                                                                                    \
+      ::sq::detail::throw_error(__FILE__, __LINE__, #call,                                                             \
+                                std::string(library " error ") + std::to_string(static_cast<int>(sq_status_)) + ": " + \
+                                    describe(sq_status_));                                                             \
+    }                                                                                                                  \
   } while (0)
 
 #define SQ_CUDA_CHECK(call) SQ_LIBRARY_CHECK_(call, cudaError_t, cudaSuccess, cudaGetErrorString, "CUDA")
-#define SQ_CUDNN_CHECK(call) \
-  SQ_LIBRARY_CHECK_(call, cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, "cuDNN")
+#define SQ_CUDNN_CHECK(call) SQ_LIBRARY_CHECK_(call, cudnnStatus_t, CUDNN_STATUS_SUCCESS, cudnnGetErrorString, "cuDNN")
 #define SQ_CUBLAS_CHECK(call) \
   SQ_LIBRARY_CHECK_(call, cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, "cuBLAS")
 #define SQ_CURAND_CHECK(call) \

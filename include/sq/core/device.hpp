@@ -24,7 +24,9 @@ struct Device {
 // Number of usable CUDA devices; 0 (never an exception, never a hang) when the build has no CUDA, no driver is
 // installed, or the driver sees no GPU.
 int cuda_device_count() noexcept;
-inline bool cuda_available() noexcept { return cuda_device_count() > 0; }
+inline bool cuda_available() noexcept {
+  return cuda_device_count() > 0;
+}
 
 // Why no CUDA device is usable ("" when one is), for messages and test skips.
 std::string cuda_unavailable_reason();

@@ -38,13 +38,13 @@ namespace detail {
 }  // namespace sq
 
 // SQ_CHECK(cond, streamable message): precondition check; the message may use <<, e.g. SQ_CHECK(n > 0, "n=" << n).
-#define SQ_CHECK(cond, msg)                                                        \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      std::ostringstream sq_check_stream_;                                         \
-      sq_check_stream_ << msg;                                                     \
+#define SQ_CHECK(cond, msg)                                                         \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::ostringstream sq_check_stream_;                                          \
+      sq_check_stream_ << msg;                                                      \
       ::sq::detail::throw_error(__FILE__, __LINE__, #cond, sq_check_stream_.str()); \
-    }                                                                              \
+    }                                                                               \
   } while (0)
 
 // SQ_FAIL(streamable message): unconditional error.

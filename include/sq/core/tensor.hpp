@@ -20,11 +20,17 @@ const char* dtype_name(DType dtype);
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::f32; }
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
 template <>
-constexpr DType dtype_of<std::int32_t>() { return DType::i32; }
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::i32;
+}
 template <>
-constexpr DType dtype_of<std::uint8_t>() { return DType::u8; }
+constexpr DType dtype_of<std::uint8_t>() {
+  return DType::u8;
+}
 
 using Shape = std::vector<std::int64_t>;
 std::string shape_str(const Shape& shape);
@@ -45,13 +51,13 @@ class Tensor {
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
 
-  Tensor clone() const;                // deep copy on the same device
-  Tensor to(Device device) const;      // deep copy onto device
-  void copy_from(const Tensor& src);   // same shape and dtype, any devices
+  Tensor clone() const;               // deep copy on the same device
+  Tensor to(Device device) const;     // deep copy onto device
+  void copy_from(const Tensor& src);  // same shape and dtype, any devices
   void fill_zero();
 
   template <class T>
-  std::vector<T> to_vector() const;    // copies to the host
+  std::vector<T> to_vector() const;  // copies to the host
 
   template <class T>
   T* data() {

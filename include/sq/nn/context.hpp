@@ -1,0 +1,35 @@
+// ExecutionContext: what every layer needs to run a step on its device (stream, library handles, mode, RNG ids).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "sq/core/device.hpp"
+#include "sq/core/stream.hpp"
+
+namespace sq::nn {
+
+// GPU matrix math: strict IEEE fp32, or TF32 tensor cores (the default, for speed). The CPU is always fp32.
+enum class MathMode { fp32, tf32 };
+
+struct CudaLibraries;  // cuBLAS + cuDNN handles bound to the context's stream (src/cuda/), opaque to CPU builds
+
+struct ExecutionContext {
+  Device device = Device::cpu();
+  MathMode math = MathMode::tf32;
+  bool deterministic = false;  // GPU: only deterministic cuDNN algorithms
+  bool training = true;        // BN batch statistics and dropout in training; running statistics in eval
+  std::uint64_t seed = 0;      // run seed: dropout, augmentation and SQ draws are functions of (seed, step, ...)
+  std::uint64_t step = 0;      // global optimisation step, for eager launches
+  // Device-memory copy of the step for kernels captured in a CUDA graph (nullptr: use `step`).
+  const std::uint64_t* device_step = nullptr;
+  StreamHandle stream = nullptr;
+  std::shared_ptr<CudaLibraries> cuda;  // set by make_context() on CUDA devices
+
+  bool on_gpu() const { return device.is_cuda(); }
+};
+
+// A context for the device with its stream and library handles created (once, outside any step).
+ExecutionContext make_context(Device device, MathMode math = MathMode::tf32, bool deterministic = false);
+
+}  // namespace sq::nn

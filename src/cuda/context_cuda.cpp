@@ -1,0 +1,16 @@
+// Creates the stream and cuBLAS / cuDNN handles of a CUDA ExecutionContext, once.
+#include "cuda/cuda_libraries.hpp"
+
+namespace sq::nn::detail {
+
+std::shared_ptr<CudaLibraries> make_cuda_libraries(Device device, MathMode math) {
+  SQ_CUDA_CHECK(cudaSetDevice(device.index));
+  auto libs = std::make_shared<CudaLibraries>();
+  SQ_CUBLAS_CHECK(cublasSetStream(libs->cublas, libs->stream));
+  SQ_CUBLAS_CHECK(
+      cublasSetMathMode(libs->cublas, math == MathMode::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  SQ_CUDNN_CHECK(cudnnSetStream(libs->cudnn, libs->stream));
+  return libs;
+}
+
+}  // namespace sq::nn::detail

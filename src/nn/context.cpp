@@ -1,0 +1,32 @@
+// make_context: CPU contexts need nothing; CUDA contexts get a stream and library handles.
+#include "sq/nn/context.hpp"
+#include "sq/config.hpp"
+#include "sq/core/error.hpp"
+
+#if SQ_WITH_CUDA
+#include "cuda/cuda_libraries.hpp"
+namespace sq::nn::detail {
+std::shared_ptr<CudaLibraries> make_cuda_libraries(Device device, MathMode math);
+}
+#endif
+
+namespace sq::nn {
+
+ExecutionContext make_context(Device device, MathMode math, bool deterministic) {
+  ExecutionContext ctx;
+  ctx.device = device;
+  ctx.math = math;
+  ctx.deterministic = deterministic;
+  if (device.is_cuda()) {
+#if SQ_WITH_CUDA
+    SQ_CHECK(cuda_available(), "cannot create a context on " << device.str() << ": " << cuda_unavailable_reason());
+    ctx.cuda = detail::make_cuda_libraries(device, math);
+    ctx.stream = reinterpret_cast<StreamHandle>(static_cast<cudaStream_t>(ctx.cuda->stream));
+#else
+    SQ_FAIL("cannot create a context on " << device.str() << ": " << cuda_unavailable_reason());
+#endif
+  }
+  return ctx;
+}
+
+}  // namespace sq::nn
