@@ -1,0 +1,83 @@
+// BatchLoader: holds a data set resident on its device (uint8) and builds training or evaluation batches there,
+// one launch per batch (gather + augment + normalise into f32 [B, C, H, W]), into buffers it owns.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sq/core/stream.hpp"
+#include "sq/core/tensor.hpp"
+#include "sq/data/augment.hpp"
+#include "sq/data/dataset.hpp"
+
+namespace sq::data {
+
+// A batch: views of the loader's buffers, valid until the loader's next batch is built on its stream.
+struct Batch {
+  Tensor images;  // f32 [size, C, out_height, out_width] on the loader's device
+  Tensor labels;  // i32 [size]
+  std::int64_t size = 0;
+  std::int64_t index = 0;  // batch number within the epoch
+};
+
+// Usage:
+//   BatchLoader train(data, device, cifar_augmentation(true), norm, 128, seed, /*shuffle=*/true, ctx.stream);
+//   for (epoch...) { train.start_epoch(epoch); while (const Batch* b = train.next()) step(b->images, b->labels); }
+//
+// Epoch order: shuffle = true draws a permutation of the samples from (seed, epoch) on the host in start_epoch()
+// (one copy to the device per epoch, outside the steps); shuffle = false keeps the data set order (evaluation).
+// Last partial batch: with shuffle (training) it is dropped, so every step has the same shape (graph capture) and
+// the dropped samples differ per epoch; without shuffle (evaluation) it is returned, smaller, so every sample is
+// seen exactly once. Pick an evaluation batch that divides the test set (100, 200, 500, 1000 divide 10000) for
+// equal shapes throughout.
+// Augmentation draws depend on (seed, epoch, sample index), never on the batch or device: the CPU and a GPU
+// build the same batches bit for bit.
+// On a GPU next() only launches work on `stream` (no sync, no allocation); the batch is ready in stream order, so
+// consume it on the same stream. On the CPU next() builds the batch before returning.
+class BatchLoader {
+ public:
+  BatchLoader(const Dataset& data, Device device, AugmentOptions augment, const Normalization& normalization, int batch,
+              std::uint64_t seed, bool shuffle, StreamHandle stream = nullptr);
+
+  // Sets the epoch's order (and augmentation draws); rewinds to the first batch. Host work plus one copy.
+  void start_epoch(std::uint64_t epoch);
+  // Builds the next batch of the epoch; nullptr when the epoch is over (call start_epoch again).
+  const Batch* next();
+  // The same, as views assigned to the caller's tensors; false when the epoch is over.
+  bool next(Tensor& images, Tensor& labels);
+
+  std::int64_t samples() const { return samples_; }
+  int batch_size() const { return batch_; }
+  std::int64_t batches_per_epoch() const;
+  std::int64_t samples_per_epoch() const;  // samples seen in one epoch (drops the partial batch when shuffling)
+  Shape image_shape() const;               // [batch, C, out_height, out_width]
+  int classes() const { return classes_; }
+  Device device() const { return device_; }
+  std::uint64_t epoch() const { return epoch_; }
+  const std::vector<std::int32_t>& order() const { return order_host_; }  // the epoch's order (empty: identity)
+
+ private:
+  Device device_;
+  detail::AugmentGeometry geometry_;
+  detail::PixelNormalization normalization_;
+  int batch_;
+  std::uint64_t seed_;
+  bool shuffle_;
+  StreamHandle stream_;
+  std::int64_t samples_;
+  int classes_;
+
+  Tensor images_;  // u8 [N, C, H, W] resident on device_
+  Tensor labels_;  // i32 [N]
+  Tensor order_;   // i32 [N] on device_ (shuffle only)
+  std::vector<std::int32_t> order_host_;
+  Tensor batch_images_;  // f32 [batch, C, OH, OW]
+  Tensor batch_labels_;  // i32 [batch]
+  Batch full_, tail_;    // views prepared once: next() allocates nothing
+
+  std::uint64_t epoch_ = 0;
+  std::int64_t next_batch_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace sq::data
