@@ -108,6 +108,8 @@ Dataset load_cifar100(const std::string& dir, bool train, bool fine) {
 }
 
 std::vector<std::int64_t> Dataset::class_counts() const {
+  SQ_CHECK(labels.device().is_cpu(),
+           name << ": class_counts reads host labels, these are on " << labels.device().str());
   std::vector<std::int64_t> counts(static_cast<std::size_t>(classes > 0 ? classes : 0), 0);
   const std::int32_t* l = labels.data<std::int32_t>();
   for (std::int64_t i = 0; i < labels.numel(); ++i) {

@@ -61,7 +61,8 @@ void check_count(const std::string& what, const std::string& path, const char* k
 }
 
 Dataset load_idx_checked(const std::string& images_path, const std::string& labels_path, int classes, std::string name,
-                         std::int64_t expected_count, const std::string& what, const std::string& remedy) {
+                         std::int64_t expected_count, const std::string& what, const std::string& remedy,
+                         std::uint32_t expected_side = 0) {  // 0: any size
   SQ_CHECK(classes > 0 && classes <= 256, "IDX labels are bytes: classes must be in 1..256, got " << classes);
   // Labels first: small, and their count bounds the (large) images allocation.
   detail::ByteSource labels_source(labels_path, what + " labels", remedy);
@@ -77,6 +78,9 @@ Dataset load_idx_checked(const std::string& images_path, const std::string& labe
   SQ_CHECK(rows > 0 && cols > 0 && rows <= kMaxSide && cols <= kMaxSide,
            what << " images file " << images_path << " declares " << rows << "x" << cols
                 << " images, expected sides in 1.." << kMaxSide << ": corrupt header; " << remedy);
+  SQ_CHECK(expected_side == 0 || (rows == expected_side && cols == expected_side),
+           what << " images file " << images_path << " holds " << rows << "x" << cols << " images, expected "
+                << expected_side << "x" << expected_side << "; " << remedy);
   SQ_CHECK(count == label_count, what << " images file " << images_path << " holds " << count
                                       << " images but labels file " << labels_path << " holds " << label_count
                                       << " labels: the two must come from the same split; " << remedy);
@@ -143,7 +147,7 @@ Dataset load_fashion_mnist(const std::string& dir, bool train) {
   }
   return load_idx_checked(images, labels, 10, train ? "fashion-mnist-train" : "fashion-mnist-test",
                           train ? 60000 : 10000, train ? "Fashion-MNIST training" : "Fashion-MNIST test",
-                          kFashionRemedy);
+                          kFashionRemedy, 28);
 }
 
 }  // namespace sq::data
