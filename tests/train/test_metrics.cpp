@@ -1,0 +1,157 @@
+// Metrics JSON lines, the stage table and the console progress line.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sq/core/error.hpp"
+#include "sq/train/metrics.hpp"
+#include "sq/train/progress.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+std::vector<json> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<json> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+TEST(Metrics, WritesOneParsableLinePerRecordAndAppends) {
+  const std::string path = ::testing::TempDir() + "sq_metrics_" + std::to_string(::getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  {
+    sq::train::MetricsWriter writer(path);
+    writer.write_event("start", {{"config", "x.json"}});
+    sq::train::StepMetrics step;
+    step.stage = 1;
+    step.ratio = 0.75;
+    step.epoch = 2;
+    step.step = 300;
+    step.global_step = 1300;
+    step.lr = 0.01;
+    step.loss = 0.5;
+    step.images_per_s = 1234.5;
+    step.layers.push_back({"conv1.weight", 64, 48, 0.25, 0.125, std::nan("")});
+    writer.write(step);
+  }
+  {
+    sq::train::MetricsWriter writer(path);  // a resumed run appends
+    sq::train::EpochMetrics epoch;
+    epoch.stage = 1;
+    epoch.ratio = 0.75;
+    epoch.epoch = 2;
+    epoch.global_step = 1400;
+    epoch.test_error_quantized = 12.5;
+    epoch.train_loss = std::numeric_limits<double>::infinity();
+    writer.write(epoch);
+    sq::train::StageSummary stage;
+    stage.stage = 1;
+    stage.steps = 400;
+    writer.write(stage);
+  }
+  const std::vector<json> lines = read_lines(path);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0]["kind"], "event");
+  EXPECT_EQ(lines[0]["event"], "start");
+  EXPECT_EQ(lines[0]["config"], "x.json");
+  EXPECT_EQ(lines[1]["kind"], "step");
+  EXPECT_EQ(lines[1]["stage"], 1);
+  EXPECT_EQ(lines[1]["ratio"], 0.75);
+  EXPECT_EQ(lines[1]["global_step"], 1300);
+  EXPECT_EQ(lines[1]["loss"], 0.5);
+  EXPECT_TRUE(lines[1]["train_error"].is_null()) << "unmeasured values are null";
+  EXPECT_EQ(lines[1]["layers"][0]["name"], "conv1.weight");
+  EXPECT_EQ(lines[1]["layers"][0]["quantized"], 48);
+  EXPECT_EQ(lines[1]["layers"][0]["mean_error_quantized"], 0.125);
+  EXPECT_TRUE(lines[1]["layers"][0]["mean_error_fp"].is_null());
+  EXPECT_EQ(lines[2]["kind"], "epoch");
+  EXPECT_EQ(lines[2]["test_error_quantized"], 12.5);
+  EXPECT_TRUE(lines[2]["train_loss"].is_null()) << "Inf is not JSON: written as null";
+  EXPECT_EQ(lines[3]["kind"], "stage");
+  EXPECT_EQ(lines[3]["steps"], 400);
+  std::remove(path.c_str());
+}
+
+TEST(Metrics, UnwritablePathIsNamed) {
+  const std::string path = "/nonexistent-dir-for-sq/metrics.jsonl";
+  try {
+    sq::train::MetricsWriter writer(path);
+    ADD_FAILURE() << "opened " << path;
+  } catch (const sq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+  }
+}
+
+TEST(Metrics, StageTableHasOneRowPerStageWithItsNumbers) {
+  std::vector<sq::train::StageSummary> stages(2);
+  stages[0].ratio = 0.5;
+  stages[0].steps = 1000;
+  stages[0].test_error_quantized = 14.25;
+  stages[0].test_error_hybrid = 11.5;
+  stages[0].wall_s = 3725;
+  stages[1].stage = 1;
+  stages[1].ratio = 1.0;
+  stages[1].test_error_quantized = 9.87;
+  const std::string table = sq::train::format_stage_table(stages);
+  std::istringstream in(table);
+  std::string header, row1, row2, extra;
+  std::getline(in, header);
+  std::getline(in, row1);
+  std::getline(in, row2);
+  EXPECT_FALSE(std::getline(in, extra));
+  EXPECT_NE(header.find("test err % (q)"), std::string::npos);
+  EXPECT_EQ(row1.rfind("1 ", 0), 0u);
+  EXPECT_NE(row1.find("0.500"), std::string::npos);
+  EXPECT_NE(row1.find("14.25"), std::string::npos);
+  EXPECT_NE(row1.find("11.50"), std::string::npos);
+  EXPECT_NE(row1.find("1:02:05"), std::string::npos);
+  EXPECT_EQ(row2.rfind("2 ", 0), 0u);
+  EXPECT_NE(row2.find("9.87"), std::string::npos);
+}
+
+TEST(Progress, PlainLinesCarryEtaFromMeasuredSpeed) {
+  std::ostringstream out;
+  sq::train::ProgressReporter progress(out, /*interactive=*/false);
+  sq::train::ProgressState s;
+  s.stages = 2;
+  s.total = 1100;
+  s.stage_steps = 550;
+  s.images_per_s = 2000;
+  progress.update(s, 50.0);  // first update: no speed known yet
+  s.done = 100;
+  s.step = 100;
+  progress.update(s, 60.0);  // 100 steps in 10 s, 1000 to go: 100 s
+  const std::string text = out.str();
+  EXPECT_EQ(text.find('\r'), std::string::npos);
+  ASSERT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+  const std::string second = text.substr(text.find('\n') + 1);
+  EXPECT_NE(text.find("ETA -\n"), std::string::npos) << text;
+  EXPECT_NE(second.find("ETA 0:01:40"), std::string::npos) << second;
+  EXPECT_NE(second.find("stage 1/2"), std::string::npos) << second;
+  EXPECT_NE(second.find("2000 img/s"), std::string::npos) << second;
+}
+
+TEST(Progress, TerminalRedrawsOneLineWithABar) {
+  std::ostringstream out;
+  sq::train::ProgressReporter progress(out, /*interactive=*/true);
+  sq::train::ProgressState s;
+  s.total = 100;
+  s.done = 50;
+  progress.update(s, 0.0);
+  EXPECT_EQ(out.str().rfind("\r", 0), 0u);
+  EXPECT_NE(out.str().find("[############............] 50.0%"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find('\n'), std::string::npos);
+  progress.break_line();
+  EXPECT_EQ(out.str().back(), '\n');
+}
+
+}  // namespace
