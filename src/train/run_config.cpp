@@ -1,0 +1,382 @@
+// RunConfig: methods, derived values, validation and JSON (strict: unknown keys and wrong types are errors).
+#include "sq/train/run_config.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sq/core/error.hpp"
+
+namespace sq::train {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Names accepted for the SQ options; they match sq::quant's parse/to_string names (INTERFACES.md).
+const std::vector<std::string> kQuantizers = {"none", "bwn", "twn", "twn-caffe", "twn-channel", "kbit"};
+const std::vector<std::string> kProbabilities = {"constant", "linear", "softmax", "sigmoid"};
+const std::vector<std::string> kSamplers = {"topk", "roulette", "sorted", "frozen", "caffe"};
+const std::vector<std::string> kGranularities = {"channel", "element"};
+const std::vector<std::string> kArchitectures = {"vgg9",     "resnet20",  "resnet32", "resnet44",
+                                                 "resnet56", "resnet110", "small_cnn"};
+const std::vector<std::string> kSchedules = {"constant", "step", "multistep", "cosine"};
+const std::vector<double> kDefaultStages = {0.5, 0.75, 0.875, 1.0};
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+std::string join(const std::vector<std::string>& list) {
+  std::string out;
+  for (const std::string& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Reads one JSON object's keys into fields, remembering which keys it knows so the rest can be refused.
+class Section {
+ public:
+  Section(const Json& object, std::string where, std::string source)
+      : object_(object), where_(std::move(where)), source_(std::move(source)) {
+    SQ_CHECK(object_.is_object(), source_ << ": '" << where_ << "' must be a JSON object, not " << object_.dump());
+  }
+
+  const Json* find(const std::string& key) {
+    known_.push_back(key);
+    const auto it = object_.find(key);
+    return it == object_.end() ? nullptr : &*it;
+  }
+
+  void read(const std::string& key, std::string& field) {
+    if (const Json* v = find(key)) field = as<std::string>(key, *v, v->is_string(), "a string");
+  }
+  void read(const std::string& key, bool& field) {
+    if (const Json* v = find(key)) field = as<bool>(key, *v, v->is_boolean(), "true or false");
+  }
+  void read(const std::string& key, int& field) {
+    if (const Json* v = find(key)) field = as<int>(key, *v, v->is_number_integer(), "an integer");
+  }
+  void read(const std::string& key, std::int64_t& field) {
+    if (const Json* v = find(key)) field = as<std::int64_t>(key, *v, v->is_number_integer(), "an integer");
+  }
+  void read(const std::string& key, std::uint64_t& field) {
+    if (const Json* v = find(key))
+      field = as<std::uint64_t>(key, *v, v->is_number_unsigned(), "a non-negative integer");
+  }
+  void read(const std::string& key, double& field) {
+    if (const Json* v = find(key)) field = as<double>(key, *v, v->is_number(), "a number");
+  }
+  template <class T>
+  void read(const std::string& key, std::vector<T>& field) {
+    const Json* v = find(key);
+    if (!v) return;
+    SQ_CHECK(v->is_array(), source_ << ": '" << where_ << "." << key << "' must be a list, not " << v->dump());
+    std::vector<T> values;
+    for (const Json& item : *v) {
+      const bool ok = std::is_integral<T>::value ? item.is_number_integer() : item.is_number();
+      SQ_CHECK(ok, source_ << ": '" << where_ << "." << key << "' must hold numbers, not " << item.dump());
+      values.push_back(item.get<T>());
+    }
+    field = values;
+  }
+
+  // Throws when the object holds a key nobody asked for (a typo would otherwise be silently ignored).
+  void refuse_unknown() const {
+    for (const auto& item : object_.items()) {
+      SQ_CHECK(
+          std::find(known_.begin(), known_.end(), item.key()) != known_.end(),
+          source_ << ": unknown key '" << item.key() << "' in '" << where_ << "' (known keys: " << join(known_) << ")");
+    }
+  }
+
+ private:
+  template <class T>
+  T as(const std::string& key, const Json& v, bool ok, const char* what) {
+    SQ_CHECK(ok, source_ << ": '" << where_ << "." << key << "' must be " << what << ", not " << v.dump());
+    return v.get<T>();
+  }
+
+  const Json& object_;
+  std::string where_, source_;
+  std::vector<std::string> known_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& known_datasets() {
+  static const std::vector<std::string> names = {"cifar10", "cifar100", "fashion-mnist"};
+  return names;
+}
+
+const std::vector<std::string>& known_methods() {
+  static const std::vector<std::string> names = {"fwn",       "bwn",          "twn",         "sq-bwn",         "sq-twn",
+                                                 "twn-caffe", "sq-twn-caffe", "twn-channel", "sq-twn-channel", "kbit",
+                                                 "sq-kbit"};
+  return names;
+}
+
+std::string default_data_dir(const std::string& dataset) {
+  if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
+  if (dataset == "cifar100") return "data/cifar-100-binary";
+  return "data/cifar-10-batches-bin";
+}
+
+std::string RunConfig::method() const {
+  if (quant.quantizer == "none") return "fwn";
+  const bool staged = !(quant.stages.size() == 1 && quant.stages[0] == 1.0);
+  return (staged ? "sq-" : "") + quant.quantizer;
+}
+
+void RunConfig::apply_method(const std::string& name) {
+  SQ_CHECK(contains(known_methods(), name), "unknown method '" << name << "' (known: " << join(known_methods()) << ")");
+  if (name == "fwn") {
+    quant.quantizer = "none";
+    quant.stages = {1.0};
+    return;
+  }
+  const bool staged = name.rfind("sq-", 0) == 0;
+  quant.quantizer = staged ? name.substr(3) : name;
+  quant.stages = staged ? kDefaultStages : std::vector<double>{1.0};
+}
+
+std::string RunConfig::output_dir() const {
+  return run.output.empty() ? "runs/" + name : run.output;
+}
+
+std::string RunConfig::data_dir() const {
+  return data.dir.empty() ? default_data_dir(data.dataset) : data.dir;
+}
+
+int RunConfig::classes() const {
+  return data.dataset == "cifar100" ? 100 : 10;
+}
+
+int RunConfig::in_channels() const {
+  return data.dataset == "fashion-mnist" ? 1 : 3;
+}
+
+LrSchedule RunConfig::lr_schedule() const {
+  LrSchedule s;
+  s.kind = parse_schedule_kind(optim.schedule);
+  s.lr0 = optim.lr;
+  s.gamma = optim.gamma;
+  s.step_size = optim.step_size;
+  s.milestones = optim.milestones;
+  s.total_iters = optim.iterations;
+  s.min_lr = optim.min_lr;
+  s.warmup_iters = optim.warmup_iters;
+  s.warmup_start = optim.warmup_start;
+  return s;
+}
+
+std::map<std::string, std::string> RunConfig::identity() const {
+  std::map<std::string, std::string> id = {{"arch", model.arch},
+                                           {"dataset", data.dataset},
+                                           {"classes", std::to_string(classes())},
+                                           {"in_channels", std::to_string(in_channels())},
+                                           {"quantizer", quant.quantizer},
+                                           {"quantize_first", model.quantize_first ? "1" : "0"},
+                                           {"quantize_last", model.quantize_last ? "1" : "0"},
+                                           {"stages", std::to_string(quant.stages.size())}};
+  if (quant.quantizer != "none") id["granularity"] = quant.granularity;
+  if (quant.quantizer == "kbit") id["bits"] = std::to_string(quant.bits);
+  return id;
+}
+
+void RunConfig::validate(const std::string& source) const {
+  std::vector<std::string> problems;
+  auto need = [&](bool ok, const std::string& what) {
+    if (!ok) problems.push_back(what);
+  };
+  auto one_of = [&](const std::string& key, const std::string& value, const std::vector<std::string>& list) {
+    need(contains(list, value), key + " '" + value + "' is not one of: " + join(list));
+  };
+  need(!name.empty() && name.find('/') == std::string::npos, "name must be non-empty and contain no '/'");
+  one_of("model.arch", model.arch, kArchitectures);
+  need(model.dropout_scale >= 0 && model.dropout_scale <= 1.9, "model.dropout_scale must be in [0, 1.9]");
+  one_of("data.dataset", data.dataset, known_datasets());
+  need(data.train_limit >= 0, "data.train_limit must be >= 0 (0: the whole training set)");
+  need(data.test_limit >= 0, "data.test_limit must be >= 0 (0: the whole test set)");
+  need(data.train_limit == 0 || data.train_limit >= optim.batch,
+       "data.train_limit (" + std::to_string(data.train_limit) + ") is smaller than one batch (" +
+           std::to_string(optim.batch) + ")");
+  need(data.eval_batch > 0, "data.eval_batch must be > 0");
+  one_of("quant.quantizer", quant.quantizer, kQuantizers);
+  one_of("quant.probability", quant.probability, kProbabilities);
+  one_of("quant.sampler", quant.sampler, kSamplers);
+  one_of("quant.granularity", quant.granularity, kGranularities);
+  need(quant.quantizer != "kbit" || (quant.bits >= 2 && quant.bits <= 8), "quant.bits must be in 2..8 for kbit");
+  need(!quant.stages.empty(), "quant.stages must list at least one SQ ratio");
+  for (double r : quant.stages) {
+    need(r > 0 && r <= 1, "quant.stages: every ratio must be in (0, 1], got " + std::to_string(r));
+  }
+  need(quant.quantizer != "none" || quant.stages == std::vector<double>{1.0},
+       "quant.stages must be [1.0] when quant.quantizer is none (FWN has nothing to quantize in stages)");
+  need(optim.batch > 0, "optim.batch must be > 0");
+  need(optim.iterations > 0, "optim.iterations (per stage) must be > 0");
+  need(optim.lr > 0 && std::isfinite(optim.lr), "optim.lr must be a positive number");
+  need(optim.momentum >= 0 && optim.momentum < 1, "optim.momentum must be in [0, 1)");
+  need(optim.weight_decay >= 0, "optim.weight_decay must be >= 0");
+  one_of("optim.schedule", optim.schedule, kSchedules);
+  if (contains(kSchedules, optim.schedule)) {
+    try {
+      lr_schedule().validate();
+    } catch (const Error& e) {
+      problems.push_back("optim: " + e.message());
+    }
+  }
+  need(run.device == "auto" || run.device == "cpu" || run.device.rfind("cuda", 0) == 0,
+       "run.device must be auto, cpu, cuda or cuda:N, not '" + run.device + "'");
+  need(run.log_every > 0, "run.log_every must be > 0");
+  need(run.checkpoint_every >= 0, "run.checkpoint_every must be >= 0 (0: only at the end of each stage)");
+  need(run.eval_every_epochs >= 0, "run.eval_every_epochs must be >= 0 (0: only at the end of each stage)");
+  need(run.math == "tf32" || run.math == "fp32", "run.math must be tf32 or fp32, not '" + run.math + "'");
+  need(run.max_steps >= 0, "run.max_steps must be >= 0 (0: no limit)");
+  if (problems.empty()) return;
+  std::ostringstream out;
+  out << source << ": invalid configuration:";
+  for (const std::string& p : problems) out << "\n  " << p;
+  SQ_FAIL(out.str());
+}
+
+std::string RunConfig::to_json(int indent) const {
+  Json j;
+  j["name"] = name;
+  j["model"] = {{"arch", model.arch},
+                {"quantize_first", model.quantize_first},
+                {"quantize_last", model.quantize_last},
+                {"dropout_scale", model.dropout_scale},
+                {"decay_1d", model.decay_1d}};
+  j["data"] = {{"dataset", data.dataset},       {"dir", data.dir},   {"train_limit", data.train_limit},
+               {"test_limit", data.test_limit}, {"crop", data.crop}, {"flip", data.flip},
+               {"eval_batch", data.eval_batch}};
+  j["quant"] = {{"method", method()},       {"quantizer", quant.quantizer},
+                {"bits", quant.bits},       {"probability", quant.probability},
+                {"sampler", quant.sampler}, {"granularity", quant.granularity},
+                {"stages", quant.stages}};
+  j["optim"] = {{"batch", optim.batch},
+                {"iterations", optim.iterations},
+                {"lr", optim.lr},
+                {"momentum", optim.momentum},
+                {"weight_decay", optim.weight_decay},
+                {"schedule", optim.schedule},
+                {"step_size", optim.step_size},
+                {"gamma", optim.gamma},
+                {"milestones", optim.milestones},
+                {"min_lr", optim.min_lr},
+                {"warmup_iters", optim.warmup_iters},
+                {"warmup_start", optim.warmup_start}};
+  j["run"] = {{"seed", run.seed},
+              {"device", run.device},
+              {"output", run.output},
+              {"log_every", run.log_every},
+              {"checkpoint_every", run.checkpoint_every},
+              {"eval_every_epochs", run.eval_every_epochs},
+              {"eval_seed", run.eval_seed},
+              {"math", run.math},
+              {"deterministic", run.deterministic},
+              {"cuda_graph", run.cuda_graph},
+              {"max_steps", run.max_steps}};
+  return j.dump(indent);
+}
+
+RunConfig RunConfig::from_json(const std::string& text, const std::string& source) {
+  Json j;
+  try {
+    j = Json::parse(text, nullptr, true, /*ignore_comments=*/true);
+  } catch (const Json::parse_error& e) {
+    SQ_FAIL(source << ": not valid JSON (" << e.what() << ")");
+  }
+  RunConfig c;
+  Section top(j, "(top level)", source);
+  top.read("name", c.name);
+  if (const Json* m = top.find("model")) {
+    Section s(*m, "model", source);
+    s.read("arch", c.model.arch);
+    s.read("quantize_first", c.model.quantize_first);
+    s.read("quantize_last", c.model.quantize_last);
+    s.read("dropout_scale", c.model.dropout_scale);
+    s.read("decay_1d", c.model.decay_1d);
+    s.refuse_unknown();
+  }
+  if (const Json* d = top.find("data")) {
+    Section s(*d, "data", source);
+    s.read("dataset", c.data.dataset);
+    s.read("dir", c.data.dir);
+    s.read("train_limit", c.data.train_limit);
+    s.read("test_limit", c.data.test_limit);
+    s.read("crop", c.data.crop);
+    s.read("flip", c.data.flip);
+    s.read("eval_batch", c.data.eval_batch);
+    s.refuse_unknown();
+  }
+  if (const Json* q = top.find("quant")) {
+    Section s(*q, "quant", source);
+    // The method sets quantizer and stages first; explicit keys below refine it.
+    std::string method;
+    s.read("method", method);
+    if (!method.empty()) {
+      try {
+        c.apply_method(method);
+      } catch (const Error& e) {
+        SQ_FAIL(source << ": quant.method: " << e.message());
+      }
+    }
+    s.read("quantizer", c.quant.quantizer);
+    s.read("bits", c.quant.bits);
+    s.read("probability", c.quant.probability);
+    s.read("sampler", c.quant.sampler);
+    s.read("granularity", c.quant.granularity);
+    s.read("stages", c.quant.stages);
+    s.refuse_unknown();
+    SQ_CHECK(method.empty() || method == c.method(),
+             source << ": quant.method says " << method << " but quantizer/stages make it " << c.method());
+  }
+  if (const Json* o = top.find("optim")) {
+    Section s(*o, "optim", source);
+    s.read("batch", c.optim.batch);
+    s.read("iterations", c.optim.iterations);
+    s.read("lr", c.optim.lr);
+    s.read("momentum", c.optim.momentum);
+    s.read("weight_decay", c.optim.weight_decay);
+    s.read("schedule", c.optim.schedule);
+    s.read("step_size", c.optim.step_size);
+    s.read("gamma", c.optim.gamma);
+    s.read("milestones", c.optim.milestones);
+    s.read("min_lr", c.optim.min_lr);
+    s.read("warmup_iters", c.optim.warmup_iters);
+    s.read("warmup_start", c.optim.warmup_start);
+    s.refuse_unknown();
+  }
+  if (const Json* r = top.find("run")) {
+    Section s(*r, "run", source);
+    s.read("seed", c.run.seed);
+    s.read("device", c.run.device);
+    s.read("output", c.run.output);
+    s.read("log_every", c.run.log_every);
+    s.read("checkpoint_every", c.run.checkpoint_every);
+    s.read("eval_every_epochs", c.run.eval_every_epochs);
+    s.read("eval_seed", c.run.eval_seed);
+    s.read("math", c.run.math);
+    s.read("deterministic", c.run.deterministic);
+    s.read("cuda_graph", c.run.cuda_graph);
+    s.read("max_steps", c.run.max_steps);
+    s.refuse_unknown();
+  }
+  top.find("comment");  // free text for humans
+  top.refuse_unknown();
+  return c;
+}
+
+RunConfig load_run_config(const std::string& path) {
+  std::ifstream in(path);
+  SQ_CHECK(in.good(), "cannot open config file " << path);
+  std::stringstream text;
+  text << in.rdbuf();
+  RunConfig c = RunConfig::from_json(text.str(), path);
+  c.validate(path);
+  return c;
+}
+
+}  // namespace sq::train

@@ -1,0 +1,306 @@
+// train_cifar's command line (CLI11): every RunConfig field as an option that overrides the base configuration.
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <sstream>
+#include <type_traits>
+
+#include "sq/train/run_config.hpp"
+
+namespace sq::train {
+namespace {
+
+using Apply = std::function<void(RunConfig&)>;
+
+// An option and how to copy its parsed value into a configuration (used only when the option was given).
+struct Bound {
+  CLI::Option* option;
+  Apply assign;
+};
+
+template <class T>
+struct IsVector : std::false_type {};
+template <class T>
+struct IsVector<std::vector<T>> : std::true_type {};
+
+std::string default_text(const std::string& v) {
+  return v.empty() ? "\"\"" : v;
+}
+std::string default_text(bool v) {
+  return v ? "true" : "false";
+}
+template <class T>
+std::string default_text(const std::vector<T>& v) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << v[i];
+  return out.str();
+}
+template <class T>
+std::string default_text(const T& v) {
+  std::ostringstream out;
+  out << v;
+  return out.str();
+}
+
+// Binds `flags` to a private copy of the field (so the program can tell whether it was given) and records how to
+// copy it into whatever configuration the program settles on.
+class Binder {
+ public:
+  Binder(CLI::App& app, std::vector<Bound>& bound) : app_(app), bound_(bound) {}
+
+  template <class Field>
+  CLI::Option* option(const std::string& flags, Field field, const std::string& help) {
+    using T = std::remove_reference_t<decltype(field(std::declval<RunConfig&>()))>;
+    RunConfig defaults;
+    auto value = std::make_shared<T>(field(defaults));
+    CLI::Option* opt = app_.add_option(flags, *value, help)->default_str(default_text(*value));
+    if constexpr (IsVector<T>::value) opt->delimiter(',');
+    bound_.push_back({opt, [value, field](RunConfig& c) { field(c) = *value; }});
+    return opt;
+  }
+
+ private:
+  CLI::App& app_;
+  std::vector<Bound>& bound_;
+};
+
+const char* kFooter = R"(
+Configuration: --config FILE.json gives the base configuration (configs/ holds the paper's experiments); every
+option above overrides one of its keys (sections model, data, quant, optim, run; see --print-config for the full
+JSON). Without --config, the defaults above apply. With --resume and no --config, the checkpoint's own
+configuration is the base, so `train_cifar --resume runs/x/last.safetensors` continues run x.
+
+Methods (--method sets quantizer and stages; --quantizer/--stages given too refine it):
+  fwn       full-precision weights (no quantization)       bwn / twn   binary / ternary, one stage at r = 1
+  sq-bwn    stochastic quantization with BWN, stages 0.5,0.75,0.875,1.0 (SQ_SPEC section 7)
+  sq-twn    the same with TWN (the paper's best CIFAR-10 result)
+Each stage is a full training run (schedule and momentum restart) initialised from the previous stage.
+
+Outputs in --output (default runs/<name>): metrics.jsonl (render with scripts/plot_metrics.py), config.json,
+checkpoints (last.safetensors, stage<k>.safetensors). Ctrl-C writes a checkpoint and exits; a NaN/Inf loss stops
+the run naming the step and keeps the last good checkpoint.
+
+Examples:
+  train_cifar --config configs/vgg9-sq-twn-cifar10.json
+  train_cifar --config configs/quick-sq-twn-fashion-mnist.json --device cpu
+  train_cifar --config configs/resnet56-twn-cifar100.json --sampler roulette --probability softmax
+  train_cifar --resume runs/vgg9-sq-twn-cifar10/last.safetensors
+)";
+
+void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
+  app.footer(kFooter);
+  app.add_option("--config", cl.config_file, "JSON configuration file (configs/*.json)")->check(CLI::ExistingFile);
+  app.add_option("--resume", cl.resume, "continue a run from this checkpoint (.safetensors)")->check(CLI::ExistingFile);
+  app.add_flag("--print-config", cl.print_config, "print the final configuration as JSON and exit");
+  app.add_flag("--summary", cl.summary_only, "print the model summary (layers, shapes, sizes) and exit");
+
+  Binder b(app, bound);
+  b.option(
+      "--name", [](RunConfig& c) -> std::string& { return c.name; }, "run name (default output runs/<name>)");
+
+  b.option(
+       "--arch", [](RunConfig& c) -> std::string& { return c.model.arch; },
+       "network: vgg9, resnet20, resnet32, resnet44, resnet56, resnet110, small_cnn")
+      ->group("Model");
+  b.option(
+       "--quantize-first", [](RunConfig& c) -> bool& { return c.model.quantize_first; },
+       "quantize the first conv layer (the paper does); false keeps it full precision")
+      ->group("Model");
+  b.option(
+       "--quantize-last", [](RunConfig& c) -> bool& { return c.model.quantize_last; },
+       "quantize the last FC layer (the paper does); false keeps it full precision")
+      ->group("Model");
+  b.option(
+       "--dropout-scale", [](RunConfig& c) -> double& { return c.model.dropout_scale; },
+       "multiplies VGG-9's dropout rates (.25 after conv stages, .5 after FC512); 0 disables dropout")
+      ->group("Model");
+  b.option(
+       "--decay-1d", [](RunConfig& c) -> bool& { return c.model.decay_1d; },
+       "apply weight decay to BN gamma/beta and biases as well (the paper decays all parameters)")
+      ->group("Model");
+
+  b.option(
+       "--dataset", [](RunConfig& c) -> std::string& { return c.data.dataset; },
+       "cifar10, cifar100 or fashion-mnist (28x28 padded to 32x32)")
+      ->group("Data");
+  b.option(
+       "--data-dir", [](RunConfig& c) -> std::string& { return c.data.dir; },
+       "folder of the data set files; empty: data/cifar-10-batches-bin, data/cifar-100-binary, "
+       "/usr/share/datasets/fashion-mnist (scripts/get-cifar.sh downloads CIFAR)")
+      ->group("Data");
+  b.option(
+       "--train-limit", [](RunConfig& c) -> std::int64_t& { return c.data.train_limit; },
+       "train on the first N training images only (0: all)")
+      ->group("Data");
+  b.option(
+       "--test-limit", [](RunConfig& c) -> std::int64_t& { return c.data.test_limit; },
+       "evaluate on the first N test images only (0: all)")
+      ->group("Data");
+  b.option(
+       "--crop", [](RunConfig& c) -> bool& { return c.data.crop; },
+       "augmentation: zero-pad and take a random 32x32 crop (a shift of up to 4 pixels)")
+      ->group("Data");
+  b.option(
+       "--flip", [](RunConfig& c) -> bool& { return c.data.flip; }, "augmentation: random horizontal flip")
+      ->group("Data");
+  b.option(
+       "--eval-batch", [](RunConfig& c) -> int& { return c.data.eval_batch; }, "batch size of the test-set evaluation")
+      ->group("Data");
+
+  // --method sets quantizer and stages: it is applied before the options that refine it, whatever their order
+  // on the command line (build() registers it first, and overrides apply in registration order).
+  auto method = std::make_shared<std::string>();
+  CLI::Option* method_opt =
+      app.add_option("--method", *method,
+                     "fwn, bwn, twn, sq-bwn, sq-twn (also twn-caffe, twn-channel, kbit, with or without sq-): sets "
+                     "--quantizer and --stages")
+          ->group("Quantization");
+  bound.insert(bound.begin(), {method_opt, [method](RunConfig& c) { c.apply_method(*method); }});
+  b.option(
+       "--quantizer", [](RunConfig& c) -> std::string& { return c.quant.quantizer; },
+       "none (FWN), bwn, twn, twn-caffe (Caffe's threshold), twn-channel (threshold per channel), kbit")
+      ->group("Quantization");
+  b.option(
+       "--bits", [](RunConfig& c) -> int& { return c.quant.bits; }, "bits per weight for kbit (2..8)")
+      ->group("Quantization");
+  b.option(
+       "--probability", [](RunConfig& c) -> std::string& { return c.quant.probability; },
+       "selection probability from the quantization error: constant, linear, softmax, sigmoid")
+      ->group("Quantization");
+  b.option(
+       "--sampler", [](RunConfig& c) -> std::string& { return c.quant.sampler; },
+       "how the quantized rows are drawn: topk (Gumbel top-k), roulette, sorted, frozen (once per stage), caffe")
+      ->group("Quantization");
+  b.option(
+       "--granularity", [](RunConfig& c) -> std::string& { return c.quant.granularity; },
+       "unit of selection: channel (a filter / output row) or element (one weight)")
+      ->group("Quantization");
+  b.option(
+       "--stages", [](RunConfig& c) -> std::vector<double>& { return c.quant.stages; },
+       "SQ ratio of each stage, comma separated (e.g. 0.25,0.5,0.75,1)")
+      ->group("Quantization");
+
+  b.option(
+       "--batch", [](RunConfig& c) -> int& { return c.optim.batch; }, "training batch size")
+      ->group("Optimiser");
+  b.option(
+       "--iterations", [](RunConfig& c) -> std::int64_t& { return c.optim.iterations; },
+       "iterations per stage (each stage restarts the schedule)")
+      ->group("Optimiser");
+  b.option(
+       "--lr", [](RunConfig& c) -> double& { return c.optim.lr; }, "initial learning rate of every stage")
+      ->group("Optimiser");
+  b.option(
+       "--momentum", [](RunConfig& c) -> double& { return c.optim.momentum; }, "SGD momentum")
+      ->group("Optimiser");
+  b.option(
+       "--weight-decay", [](RunConfig& c) -> double& { return c.optim.weight_decay; }, "L2 weight decay")
+      ->group("Optimiser");
+  b.option(
+       "--schedule", [](RunConfig& c) -> std::string& { return c.optim.schedule; },
+       "learning-rate schedule: constant, step (x gamma every step-size), multistep (x gamma at milestones), "
+       "cosine (to min-lr over the stage)")
+      ->group("Optimiser");
+  b.option(
+       "--step-size", [](RunConfig& c) -> std::int64_t& { return c.optim.step_size; },
+       "step schedule: iterations between decays")
+      ->group("Optimiser");
+  b.option(
+       "--gamma", [](RunConfig& c) -> double& { return c.optim.gamma; }, "decay factor of step/multistep")
+      ->group("Optimiser");
+  b.option(
+       "--milestones", [](RunConfig& c) -> std::vector<std::int64_t>& { return c.optim.milestones; },
+       "multistep schedule: iterations of the decays, comma separated (e.g. 32000,48000)")
+      ->group("Optimiser");
+  b.option(
+       "--min-lr", [](RunConfig& c) -> double& { return c.optim.min_lr; }, "cosine schedule: final lr")
+      ->group("Optimiser");
+  b.option(
+       "--warmup-iters", [](RunConfig& c) -> std::int64_t& { return c.optim.warmup_iters; },
+       "linear learning-rate warm-up over the first N iterations of each stage (0: none)")
+      ->group("Optimiser");
+  b.option(
+       "--warmup-start", [](RunConfig& c) -> double& { return c.optim.warmup_start; },
+       "warm-up starts at this fraction of the scheduled lr")
+      ->group("Optimiser");
+
+  b.option(
+       "--seed", [](RunConfig& c) -> std::uint64_t& { return c.run.seed; },
+       "run seed: initialisation, data order, augmentation, dropout and SQ draws")
+      ->group("Run");
+  b.option(
+       "--device", [](RunConfig& c) -> std::string& { return c.run.device; },
+       "auto (cuda when a GPU is visible), cpu, cuda or cuda:N")
+      ->group("Run");
+  b.option(
+       "--output", [](RunConfig& c) -> std::string& { return c.run.output; },
+       "output folder for metrics, config and checkpoints (default runs/<name>)")
+      ->group("Run");
+  b.option(
+       "--log-every", [](RunConfig& c) -> std::int64_t& { return c.run.log_every; },
+       "steps between metrics lines and progress updates (reading the loss syncs the GPU)")
+      ->group("Run");
+  b.option(
+       "--checkpoint-every", [](RunConfig& c) -> std::int64_t& { return c.run.checkpoint_every; },
+       "steps between checkpoints (0: only at the end of each stage)")
+      ->group("Run");
+  b.option(
+       "--eval-every", [](RunConfig& c) -> std::int64_t& { return c.run.eval_every_epochs; },
+       "epochs between test-set evaluations (0: only at the end of each stage)")
+      ->group("Run");
+  b.option(
+       "--eval-seed", [](RunConfig& c) -> std::uint64_t& { return c.run.eval_seed; },
+       "seed of the fixed SQ draw used to evaluate the hybrid network at the stage's ratio")
+      ->group("Run");
+  b.option(
+       "--math", [](RunConfig& c) -> std::string& { return c.run.math; },
+       "GPU matrix math: tf32 (tensor cores, fast) or fp32 (strict IEEE)")
+      ->group("Run");
+  b.option(
+       "--deterministic", [](RunConfig& c) -> bool& { return c.run.deterministic; },
+       "GPU: only deterministic cuDNN algorithms (the CPU path always is)")
+      ->group("Run");
+  b.option(
+       "--cuda-graph", [](RunConfig& c) -> bool& { return c.run.cuda_graph; },
+       "GPU: capture the training step as one CUDA graph")
+      ->group("Run");
+  b.option(
+       "--max-steps", [](RunConfig& c) -> std::int64_t& { return c.run.max_steps; },
+       "stop after N steps in this process, writing a checkpoint to resume from (0: run to the end)")
+      ->group("Run");
+  // Testing aid, hidden from --help: poisons one batch so the NaN handling can be exercised end to end.
+  b.option(
+       "--debug-inject-nan-at-step", [](RunConfig& c) -> std::int64_t& { return c.run.debug_nan_at_step; }, "")
+      ->group("");
+}
+
+}  // namespace
+
+std::string CommandLine::help_text() {
+  CLI::App app("train_cifar: train low-bit CNNs with Stochastic Quantization (SQ-CUDA)", "train_cifar");
+  CommandLine cl;
+  std::vector<Bound> bound;
+  build(app, cl, bound);
+  return app.help();
+}
+
+int CommandLine::parse(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app("train_cifar: train low-bit CNNs with Stochastic Quantization (SQ-CUDA)", "train_cifar");
+  std::vector<Bound> bound;
+  build(app, *this, bound);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err);
+  }
+  // Keep only the options that were given; their values live in the closures, not in the App.
+  auto given = std::make_shared<std::vector<Apply>>();
+  for (const Bound& b : bound) {
+    if (b.option->count() > 0) given->push_back(b.assign);
+  }
+  apply_overrides = [given](RunConfig& c) {
+    for (const Apply& a : *given) a(c);
+  };
+  return -1;
+}
+
+}  // namespace sq::train
