@@ -107,17 +107,4 @@ Dataset load_cifar100(const std::string& dir, bool train, bool fine) {
   return load_cifar_files({root + "/" + file}, format, std::move(name));
 }
 
-std::vector<std::int64_t> Dataset::class_counts() const {
-  SQ_CHECK(labels.device().is_cpu(),
-           name << ": class_counts reads host labels, these are on " << labels.device().str());
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(classes > 0 ? classes : 0), 0);
-  const std::int32_t* l = labels.data<std::int32_t>();
-  for (std::int64_t i = 0; i < labels.numel(); ++i) {
-    SQ_CHECK(l[i] >= 0 && l[i] < classes,
-             name << ": label " << l[i] << " of sample " << i << " outside 0.." << classes - 1);
-    ++counts[static_cast<std::size_t>(l[i])];
-  }
-  return counts;
-}
-
 }  // namespace sq::data

@@ -42,6 +42,13 @@ TEST(Cifar, DecodesLabelsAndPixelPlanesAcrossFiles) {
   }
   EXPECT_EQ(images[1 * kPixels + 1 * 1024 + 5 * 32 + 7], pixels_a[1][1024 + 5 * 32 + 7]);  // G, y=5, x=7
   EXPECT_EQ(data.class_counts(), (std::vector<std::int64_t>{1, 1, 0, 2, 0, 0, 0, 1, 0, 1}));
+  // A slice copies samples [2, 5).
+  const sq::data::Dataset part = sq::data::slice(data, 2, 3);
+  EXPECT_EQ(part.labels.to_vector<std::int32_t>(), (std::vector<std::int32_t>{9, 3, 3}));
+  EXPECT_TRUE(std::equal(pixels_b[1].begin(), pixels_b[1].end(), part.images.data<std::uint8_t>() + 2 * kPixels));
+  EXPECT_EQ(part.classes, 10);
+  EXPECT_EQ(part.name, "tiny[2:5]");
+  EXPECT_THROW(sq::data::slice(data, 4, 3), sq::Error);
 }
 
 TEST(Cifar, Cifar100PicksFineOrCoarseLabel) {

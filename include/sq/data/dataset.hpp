@@ -39,6 +39,9 @@ Dataset load_cifar100(const std::string& dir, bool train, bool fine = true);
 // 10 classes. Counts are checked against the published ones, so a short copy is an error, not a smaller data set.
 Dataset load_fashion_mnist(const std::string& dir = kFashionMnistDefaultDir, bool train = true);
 
+// Samples [first, first + count) as a new data set (a copy; e.g. a small CPU run on the first 5000 images).
+Dataset slice(const Dataset& data, std::int64_t first, std::int64_t count);
+
 // The building blocks of the loaders above, for other files in the same formats.
 
 // CIFAR binary records: per record `label_bytes` label bytes then C*H*W = 3*32*32 pixel bytes. `label_index` picks
