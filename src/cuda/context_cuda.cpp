@@ -6,6 +6,7 @@ namespace sq::nn::detail {
 std::shared_ptr<CudaLibraries> make_cuda_libraries(Device device, MathMode math) {
   SQ_CUDA_CHECK(cudaSetDevice(device.index));
   auto libs = std::make_shared<CudaLibraries>();
+  libs->device = device;
   SQ_CUBLAS_CHECK(cublasSetStream(libs->cublas, libs->stream));
   SQ_CUBLAS_CHECK(
       cublasSetMathMode(libs->cublas, math == MathMode::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));

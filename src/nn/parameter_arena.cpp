@@ -12,9 +12,9 @@ namespace {
 int arena_class(const Parameter& p) {
   return p.quantized ? 0 : (p.decay ? 1 : 2);
 }
+}  // namespace
 
-// FNV-1a: a parameter's random stream is chosen by its name, so adding a layer elsewhere does not change it.
-std::uint64_t name_hash(const std::string& name) {
+std::uint64_t stable_name_hash(const std::string& name) {
   std::uint64_t h = 1469598103934665603ull;
   for (unsigned char c : name) {
     h ^= c;
@@ -22,7 +22,6 @@ std::uint64_t name_hash(const std::string& name) {
   }
   return h;
 }
-}  // namespace
 
 void ParameterArena::bind(const std::vector<Parameter*>& params, Device device) {
   params_ = params;
@@ -67,7 +66,7 @@ void ParameterArena::initialise(std::uint64_t seed) {
   std::size_t offset = 0;
   for (const Parameter* p : params_) {
     const std::size_t n = static_cast<std::size_t>(shape_numel(p->shape));
-    const std::uint64_t stream = name_hash(p->name);
+    const std::uint64_t stream = stable_name_hash(p->name);
     const double fan_in = static_cast<double>(std::max<std::int64_t>(1, p->cols()));
     for (std::size_t i = 0; i < n; ++i) {
       float v = 0.f;

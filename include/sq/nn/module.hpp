@@ -24,6 +24,8 @@ class Module {
   virtual std::string type() const = 0;
   // Human-readable configuration ("64->128, 3x3, pad 1, quantized").
   virtual std::string describe() const { return type(); }
+  // The name the module was built with ("layer1.0.conv1"); empty for unnamed modules (ReLU, pools).
+  virtual std::string name() const { return {}; }
 
   // Called before the first forward and whenever the input shape changes (not inside a step): allocates the
   // output, gradient and workspace buffers on ctx.device, chooses algorithms; returns the output shape.

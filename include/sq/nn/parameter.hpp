@@ -12,6 +12,10 @@ namespace sq::nn {
 
 enum class ParamInit { zeros, ones, he_normal, he_uniform_fan_in, gaussian_0_01 };
 
+// FNV-1a of a name: picks a parameter's (or a dropout layer's) random stream, so that adding a layer elsewhere
+// does not change it.
+std::uint64_t stable_name_hash(const std::string& name);
+
 struct Parameter {
   // Declared by the module that owns it.
   std::string name;  // "features.0.conv.weight", unique within a model

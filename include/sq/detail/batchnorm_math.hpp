@@ -1,0 +1,30 @@
+// Per-element batch-normalisation formulas shared by kernels/batchnorm.cu and its host twin.
+#pragma once
+
+#include <cmath>
+
+#include "sq/detail/host_device.hpp"
+
+namespace sq::detail {
+
+SQ_HOST_DEVICE inline float bn_invstd(float var, float eps) {
+  return 1.f / sqrtf(var + eps);
+}
+
+SQ_HOST_DEVICE inline float bn_normalize(float x, float mean, float invstd, float gamma, float beta) {
+  return (x - mean) * invstd * gamma + beta;
+}
+
+// Running statistics as PyTorch keeps them: the variance is the unbiased batch variance (count / (count - 1)).
+SQ_HOST_DEVICE inline float bn_running_update(float running, float batch_value, float momentum) {
+  return (1.f - momentum) * running + momentum * batch_value;
+}
+
+// dL/dx given per-channel sums: sum_dy = dL/dbeta, sum_dy_xhat = dL/dgamma, count = N * H * W.
+SQ_HOST_DEVICE inline float bn_input_grad(float dy, float x, float mean, float invstd, float gamma, float sum_dy,
+                                          float sum_dy_xhat, float inv_count) {
+  const float xhat = (x - mean) * invstd;
+  return gamma * invstd * (dy - sum_dy * inv_count - xhat * (sum_dy_xhat * inv_count));
+}
+
+}  // namespace sq::detail

@@ -1,0 +1,52 @@
+// Conv2d: 2-d convolution (square kernel, stride, zero padding, optional bias), cuDNN on the GPU and
+// im2col + OpenBLAS sgemm on the CPU. Quantized layers compute with the SQ hybrid weights W~.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sq/nn/module.hpp"
+
+namespace sq::nn {
+
+namespace detail {
+class CudnnConvolution;  // src/cuda/cudnn_conv.hpp: descriptors, chosen algorithms (CUDA builds only)
+}
+
+class Conv2d : public Module {
+ public:
+  // weight [out, in, k, k], He-normal; bias [out], zeros.
+  Conv2d(std::string name, int in_channels, int out_channels, int kernel, int stride, int padding, bool bias,
+         bool quantized);
+  ~Conv2d() override;
+
+  std::string type() const override { return "Conv2d"; }
+  std::string describe() const override;
+  std::string name() const override { return name_; }
+  Shape setup(const Shape& input, ExecutionContext& ctx) override;
+  const Tensor& forward(const Tensor& input, ExecutionContext& ctx) override;
+  const Tensor& backward(const Tensor& grad_output, ExecutionContext& ctx) override;
+  void collect_parameters(std::vector<Parameter*>& out) override;
+
+  Parameter& weight() { return weight_; }
+  Parameter* bias() { return has_bias_ ? &bias_ : nullptr; }
+  int in_channels() const { return in_; }
+  int out_channels() const { return out_; }
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
+  int padding() const { return padding_; }
+
+ private:
+  std::string name_;
+  int in_, out_, kernel_, stride_, padding_;
+  bool has_bias_;
+  Parameter weight_, bias_;
+  Shape input_shape_;
+  int out_h_ = 0, out_w_ = 0;
+  Tensor output_, grad_input_;
+  Tensor columns_;  // CPU: one image's im2col matrix, reused for every image
+  const float* saved_input_ = nullptr;
+  std::unique_ptr<detail::CudnnConvolution> cudnn_;
+};
+
+}  // namespace sq::nn

@@ -1,0 +1,178 @@
+// Batch normalisation, training and evaluation, forward and backward. Channel statistics are split reductions:
+// a grid of (slice, channel) blocks writes partial sums, one thread per channel adds them in a fixed order (in
+// double), and an element-wise kernel applies the shared formulas of sq/detail/batchnorm_math.hpp. Two passes
+// (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2. Deterministic for a given shape.
+#include "batchnorm.cuh"
+#include "launch.cuh"
+#include "sq/core/cuda_check.hpp"
+#include "sq/detail/batchnorm_math.hpp"
+
+namespace sq::gpu {
+
+// kernels
+
+namespace {
+constexpr int kPartialThreads = 256;
+
+enum class PartialMode { sum_x, sum_sq_dev, sum_dy_and_dy_xhat };
+
+// Block (s, c) sums over images [s * n / slices, (s + 1) * n / slices) of channel c.
+template <PartialMode kMode>
+__global__ void bn_partials_kernel(float* partial_a, float* partial_b, const float* x, const float* dy,
+                                   const float* mean, const float* invstd, std::int64_t n, std::int64_t c,
+                                   std::int64_t hw, int slices) {
+  __shared__ float sa[kPartialThreads];
+  __shared__ float sb[kPartialThreads];
+  const int s = blockIdx.x;
+  const std::int64_t ch = blockIdx.y;
+  const std::int64_t n0 = n * s / slices, n1 = n * (s + 1) / slices;
+  const std::int64_t count = (n1 - n0) * hw;
+  float a = 0.f, b = 0.f;
+  float m = 0.f, is = 0.f;
+  if (kMode != PartialMode::sum_x) m = mean[ch];
+  if (kMode == PartialMode::sum_dy_and_dy_xhat) is = invstd[ch];
+  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
+    const std::int64_t idx = ((n0 + j / hw) * c + ch) * hw + j % hw;
+    if (kMode == PartialMode::sum_x) {
+      a += x[idx];
+    } else if (kMode == PartialMode::sum_sq_dev) {
+      const float d = x[idx] - m;
+      a += d * d;
+    } else {
+      const float g = dy[idx];
+      a += g;
+      b += g * ((x[idx] - m) * is);
+    }
+  }
+  sa[threadIdx.x] = a;
+  sb[threadIdx.x] = b;
+  block_reduce_sum(sa);
+  if (kMode == PartialMode::sum_dy_and_dy_xhat) block_reduce_sum(sb);
+  if (threadIdx.x == 0) {
+    partial_a[ch * slices + s] = sa[0];
+    if (kMode == PartialMode::sum_dy_and_dy_xhat) partial_b[ch * slices + s] = sb[0];
+  }
+}
+
+__device__ inline double sum_slices(const float* partial, std::int64_t ch, int slices) {
+  double s = 0.0;
+  for (int i = 0; i < slices; ++i) s += partial[ch * slices + i];
+  return s;
+}
+
+__global__ void bn_finalize_mean_kernel(float* save_mean, const float* partial, std::int64_t c, std::int64_t count,
+                                        int slices) {
+  const std::int64_t ch = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+  if (ch >= c) return;
+  save_mean[ch] = static_cast<float>(sum_slices(partial, ch, slices) / count);
+}
+
+__global__ void bn_finalize_var_kernel(float* save_invstd, float* running_mean, float* running_var,
+                                       const float* save_mean, const float* partial, std::int64_t c, std::int64_t count,
+                                       int slices, float momentum, float eps) {
+  const std::int64_t ch = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+  if (ch >= c) return;
+  const float var = static_cast<float>(sum_slices(partial, ch, slices) / count);
+  save_invstd[ch] = sq::detail::bn_invstd(var, eps);
+  const float unbiased = count > 1 ? var * (static_cast<float>(count) / static_cast<float>(count - 1)) : var;
+  running_mean[ch] = sq::detail::bn_running_update(running_mean[ch], save_mean[ch], momentum);
+  running_var[ch] = sq::detail::bn_running_update(running_var[ch], unbiased, momentum);
+}
+
+__global__ void bn_finalize_backward_kernel(float* dgamma, float* dbeta, const float* partial_a, const float* partial_b,
+                                            std::int64_t c, int slices) {
+  const std::int64_t ch = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
+  if (ch >= c) return;
+  dbeta[ch] = static_cast<float>(sum_slices(partial_a, ch, slices));
+  dgamma[ch] = static_cast<float>(sum_slices(partial_b, ch, slices));
+}
+
+__global__ void bn_normalize_kernel(float* y, const float* x, const float* mean, const float* invstd,
+                                    const float* gamma, const float* beta, std::int64_t total, std::int64_t c,
+                                    std::int64_t hw) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t ch = (i / hw) % c;
+    y[i] = sq::detail::bn_normalize(x[i], mean[ch], invstd[ch], gamma[ch], beta[ch]);
+  }
+}
+
+__global__ void bn_eval_kernel(float* y, const float* x, const float* gamma, const float* beta,
+                               const float* running_mean, const float* running_var, std::int64_t total, std::int64_t c,
+                               std::int64_t hw, float eps) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t ch = (i / hw) % c;
+    const float invstd = sq::detail::bn_invstd(running_var[ch], eps);
+    y[i] = sq::detail::bn_normalize(x[i], running_mean[ch], invstd, gamma[ch], beta[ch]);
+  }
+}
+
+__global__ void bn_input_grad_kernel(float* dx, const float* dy, const float* x, const float* mean, const float* invstd,
+                                     const float* gamma, const float* dgamma, const float* dbeta, std::int64_t total,
+                                     std::int64_t c, std::int64_t hw, float inv_count) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t ch = (i / hw) % c;
+    dx[i] = sq::detail::bn_input_grad(dy[i], x[i], mean[ch], invstd[ch], gamma[ch], dbeta[ch], dgamma[ch], inv_count);
+  }
+}
+
+unsigned channel_blocks(std::int64_t c) {
+  return static_cast<unsigned>((c + 127) / 128);
+}
+}  // namespace
+
+// launchers
+
+void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                             float* partials, const float* x, const float* gamma, const float* beta, std::int64_t n,
+                             std::int64_t c, std::int64_t hw, int slices, float momentum, float eps,
+                             cudaStream_t stream) {
+  const std::int64_t total = n * c * hw;
+  if (total == 0) return;
+  const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(c));
+  bn_partials_kernel<PartialMode::sum_x>
+      <<<grid, kPartialThreads, 0, stream>>>(partials, nullptr, x, nullptr, nullptr, nullptr, n, c, hw, slices);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_finalize_mean_kernel<<<channel_blocks(c), 128, 0, stream>>>(save_mean, partials, c, n * hw, slices);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_partials_kernel<PartialMode::sum_sq_dev>
+      <<<grid, kPartialThreads, 0, stream>>>(partials, nullptr, x, nullptr, save_mean, nullptr, n, c, hw, slices);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_finalize_var_kernel<<<channel_blocks(c), 128, 0, stream>>>(save_invstd, running_mean, running_var, save_mean,
+                                                                partials, c, n * hw, slices, momentum, eps);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_normalize_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(y, x, save_mean, save_invstd,
+                                                                                     gamma, beta, total, c, hw);
+  SQ_CUDA_CHECK_LAUNCH();
+}
+
+void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, std::int64_t n, std::int64_t c, std::int64_t hw, float eps,
+                            cudaStream_t stream) {
+  const std::int64_t total = n * c * hw;
+  if (total == 0) return;
+  bn_eval_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(y, x, gamma, beta, running_mean,
+                                                                                running_var, total, c, hw, eps);
+  SQ_CUDA_CHECK_LAUNCH();
+}
+
+void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* partials, const float* dy, const float* x,
+                        const float* save_mean, const float* save_invstd, const float* gamma, std::int64_t n,
+                        std::int64_t c, std::int64_t hw, int slices, cudaStream_t stream) {
+  const std::int64_t total = n * c * hw;
+  if (total == 0) return;
+  const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(c));
+  float* partial_b = partials + c * slices;
+  bn_partials_kernel<PartialMode::sum_dy_and_dy_xhat>
+      <<<grid, kPartialThreads, 0, stream>>>(partials, partial_b, x, dy, save_mean, save_invstd, n, c, hw, slices);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_finalize_backward_kernel<<<channel_blocks(c), 128, 0, stream>>>(dgamma, dbeta, partials, partial_b, c, slices);
+  SQ_CUDA_CHECK_LAUNCH();
+  bn_input_grad_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(
+      dx, dy, x, save_mean, save_invstd, gamma, dgamma, dbeta, total, c, hw, 1.f / static_cast<float>(n * hw));
+  SQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace sq::gpu

@@ -1,0 +1,62 @@
+// Softmax cross-entropy + accuracy + dL/dlogits in one launch of one block: a thread per row (batches are a few
+// hundred rows), then a fixed-order reduction, so the device scalars need no atomics and no host sync.
+#include <cmath>
+
+#include "launch.cuh"
+#include "loss.cuh"
+#include "sq/core/cuda_check.hpp"
+
+namespace sq::gpu {
+
+// kernels
+
+namespace {
+constexpr int kLossThreads = 256;
+
+__global__ void softmax_xent_forward_kernel(float* loss, std::int32_t* correct, float* dlogits, const float* logits,
+                                            const std::int32_t* labels, int rows, int classes) {
+  __shared__ double loss_sum[kLossThreads];
+  __shared__ int hit_sum[kLossThreads];
+  double my_loss = 0.0;
+  int my_hits = 0;
+  const float inv_rows = 1.f / static_cast<float>(rows);
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) {
+    const float* z = logits + static_cast<std::int64_t>(r) * classes;
+    float* g = dlogits + static_cast<std::int64_t>(r) * classes;
+    const int label = labels[r];
+    int best = 0;
+    for (int k = 1; k < classes; ++k) {
+      if (z[k] > z[best]) best = k;
+    }
+    const float zmax = z[best];
+    float sum = 0.f;
+    for (int k = 0; k < classes; ++k) sum += expf(z[k] - zmax);
+    const float inv_sum = 1.f / sum;
+    const bool valid = label >= 0 && label < classes;
+    for (int k = 0; k < classes; ++k) {
+      const float prob = expf(z[k] - zmax) * inv_sum;
+      g[k] = (prob - (k == label ? 1.f : 0.f)) * inv_rows;
+    }
+    my_loss += valid ? static_cast<double>(logf(sum) - (z[label] - zmax)) : nan("");
+    my_hits += best == label ? 1 : 0;
+  }
+  loss_sum[threadIdx.x] = my_loss;
+  hit_sum[threadIdx.x] = my_hits;
+  block_reduce_sum(loss_sum);
+  block_reduce_sum(hit_sum);
+  if (threadIdx.x == 0) {
+    loss[0] = static_cast<float>(loss_sum[0] / rows);
+    correct[0] = hit_sum[0];
+  }
+}
+}  // namespace
+
+// launchers
+
+void softmax_xent_forward(float* loss, std::int32_t* correct, float* dlogits, const float* logits,
+                          const std::int32_t* labels, int rows, int classes, cudaStream_t stream) {
+  softmax_xent_forward_kernel<<<1, kLossThreads, 0, stream>>>(loss, correct, dlogits, logits, labels, rows, classes);
+  SQ_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace sq::gpu

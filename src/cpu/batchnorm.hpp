@@ -1,0 +1,21 @@
+// Host twins of kernels/batchnorm.cu: batch normalisation over [n, c, hw] tensors ((N,C,H,W) or (N,C) with hw = 1).
+// `partials` and `slices` size the GPU's split reductions; the twin accepts and ignores them.
+#pragma once
+
+#include <cstdint>
+
+namespace sq::cpu {
+
+// Training: batch statistics; saves mean and 1/sqrt(var + eps) for backward; updates the running statistics.
+void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                             float* partials, const float* x, const float* gamma, const float* beta, std::int64_t n,
+                             std::int64_t c, std::int64_t hw, int slices, float momentum, float eps);
+// Evaluation: running statistics.
+void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, std::int64_t n, std::int64_t c, std::int64_t hw, float eps);
+// Gradients of a training-mode forward (dgamma, dbeta overwritten).
+void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* partials, const float* dy, const float* x,
+                        const float* save_mean, const float* save_invstd, const float* gamma, std::int64_t n,
+                        std::int64_t c, std::int64_t hw, int slices);
+
+}  // namespace sq::cpu

@@ -1,0 +1,23 @@
+// Host twins of kernels/dropout.cu.
+#include "cpu/dropout.hpp"
+
+#include "sq/core/philox.hpp"
+#include "sq/detail/dropout_math.hpp"
+
+namespace sq::cpu {
+
+void dropout_forward(float* y, std::uint8_t* mask, const float* x, std::int64_t n, float p, float scale,
+                     std::uint64_t seed, std::uint64_t layer_id, std::uint64_t step, const std::uint64_t* step_ptr) {
+  const std::uint64_t subsequence = detail::dropout_subsequence(layer_id, step_ptr ? *step_ptr : step);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const bool keep = detail::dropout_keep(philox_uniform_at(seed, subsequence, static_cast<std::uint64_t>(i)), p);
+    mask[i] = keep ? 1 : 0;
+    y[i] = keep ? x[i] * scale : 0.f;
+  }
+}
+
+void dropout_backward(float* dx, const float* dy, const std::uint8_t* mask, std::int64_t n, float scale) {
+  for (std::int64_t i = 0; i < n; ++i) dx[i] = mask[i] ? dy[i] * scale : 0.f;
+}
+
+}  // namespace sq::cpu

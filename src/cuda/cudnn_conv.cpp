@@ -1,0 +1,178 @@
+// cuDNN convolution plan: descriptors, algorithm choice (once per shape) and the three convolution calls.
+#include "cuda/cudnn_conv.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include "cuda/cuda_libraries.hpp"
+
+namespace sq::nn::detail {
+
+namespace {
+// Algorithms needing more workspace than this are skipped (cuDNN always offers one that needs little).
+constexpr std::size_t kMaxWorkspaceBytes = std::size_t(1) << 30;
+
+cudnnMathType_t requested_math(MathMode math) {
+  // Strict fp32 must exclude TF32 tensor cores; CUDNN_DEFAULT_MATH would allow them on fp32 data since Ampere.
+  return math == MathMode::tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
+
+// The first (fastest) usable result (in fp32 mode: no tensor-op algorithm; the descriptor keeps CUDNN_FMA_MATH) of
+// cudnnFind / cudnnGet_v7, both sorted by expected time.
+template <class Perf>
+bool pick(const std::vector<Perf>& results, int count, const ExecutionContext& ctx, Perf* chosen) {
+  for (int i = 0; i < count; ++i) {
+    const Perf& r = results[static_cast<std::size_t>(i)];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspaceBytes) continue;
+    if (ctx.deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
+    if (ctx.math == MathMode::fp32 && r.mathType != CUDNN_FMA_MATH && r.mathType != CUDNN_DEFAULT_MATH) continue;
+    *chosen = r;
+    return true;
+  }
+  return false;
+}
+
+cudnnConvolutionDescriptor_t make_conv_desc(const ConvShape& s, cudnnMathType_t math) {
+  cudnnConvolutionDescriptor_t desc = nullptr;
+  SQ_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&desc));
+  SQ_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(desc, s.pad, s.pad, s.stride, s.stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                 CUDNN_DATA_FLOAT));
+  SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(desc, math));
+  return desc;
+}
+
+std::string shape_text(const ConvShape& s) {
+  std::ostringstream out;
+  out << "input [" << s.n << ", " << s.c << ", " << s.h << ", " << s.w << "], " << s.out_channels << " filters "
+      << s.kernel << "x" << s.kernel << " stride " << s.stride << " pad " << s.pad;
+  return out.str();
+}
+}  // namespace
+
+CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
+  SQ_CHECK(ctx.cuda != nullptr, "Conv2d on " << ctx.device.str() << " needs a context from make_context()");
+  cudnnHandle_t handle = ctx.cuda->cudnn;
+  SQ_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
+  SQ_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
+  SQ_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
+  SQ_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x_desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s.n, s.c, s.h, s.w));
+  SQ_CUDNN_CHECK(
+      cudnnSetTensor4dDescriptor(y_desc_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s.n, s.out_channels, s.out_h, s.out_w));
+  SQ_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w_desc_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s.out_channels, s.c, s.kernel,
+                                            s.kernel));
+  const cudnnMathType_t math = requested_math(ctx.math);
+  fwd_desc_ = make_conv_desc(s, math);
+  bwd_data_desc_ = make_conv_desc(s, math);
+  bwd_filter_desc_ = make_conv_desc(s, math);
+
+  int n_out = 0, h_out = 0, w_out = 0, c_out = 0;
+  SQ_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(fwd_desc_, x_desc_, w_desc_, &n_out, &c_out, &h_out, &w_out));
+  SQ_CHECK(n_out == s.n && c_out == s.out_channels && h_out == s.out_h && w_out == s.out_w,
+           "cuDNN disagrees on the output shape of the convolution " << shape_text(s));
+
+  {
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> results(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
+    int count = 0;
+    cudnnConvolutionFwdAlgoPerf_t chosen{};
+    SQ_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
+                                                        static_cast<int>(results.size()), &count, results.data()));
+    bool ok = pick(results, count, ctx, &chosen);
+    if (!ok) {
+      SQ_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
+                                                            static_cast<int>(results.size()), &count, results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
+    SQ_CHECK(ok, "no cuDNN forward algorithm fits the math mode / determinism asked for, for " << shape_text(s));
+    fwd_algo_ = chosen.algo;
+    fwd_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
+    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(fwd_desc_, fwd_math_));
+    SQ_CUDNN_CHECK(
+        cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_, w_desc_, fwd_desc_, y_desc_, fwd_algo_, &fwd_bytes_));
+  }
+  {
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
+    int count = 0;
+    cudnnConvolutionBwdDataAlgoPerf_t chosen{};
+    SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
+                                                             static_cast<int>(results.size()), &count, results.data()));
+    bool ok = pick(results, count, ctx, &chosen);
+    if (!ok) {
+      SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+          handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_, static_cast<int>(results.size()), &count, results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
+    SQ_CHECK(ok, "no cuDNN backward-data algorithm fits the math mode / determinism asked for, for " << shape_text(s));
+    bwd_data_algo_ = chosen.algo;
+    bwd_data_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
+    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_data_desc_, bwd_data_math_));
+    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
+                                                                bwd_data_algo_, &bwd_data_bytes_));
+  }
+  {
+    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
+    int count = 0;
+    cudnnConvolutionBwdFilterAlgoPerf_t chosen{};
+    SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
+        handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_, static_cast<int>(results.size()), &count, results.data()));
+    bool ok = pick(results, count, ctx, &chosen);
+    if (!ok) {
+      SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
+                                                                   static_cast<int>(results.size()), &count,
+                                                                   results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
+    SQ_CHECK(ok,
+             "no cuDNN backward-filter algorithm fits the math mode / determinism asked for, for " << shape_text(s));
+    bwd_filter_algo_ = chosen.algo;
+    bwd_filter_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
+    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_filter_desc_, bwd_filter_math_));
+    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
+                                                                  bwd_filter_algo_, &bwd_filter_bytes_));
+  }
+  std::size_t need = fwd_bytes_;
+  if (bwd_data_bytes_ > need) need = bwd_data_bytes_;
+  if (bwd_filter_bytes_ > need) need = bwd_filter_bytes_;
+  ctx.cuda->reserve_workspace(need);
+}
+
+CudnnConvolution::~CudnnConvolution() {
+  // Destroy functions only fail on invalid handles; nothing to report from a destructor.
+  if (fwd_desc_) (void)cudnnDestroyConvolutionDescriptor(fwd_desc_);
+  if (bwd_data_desc_) (void)cudnnDestroyConvolutionDescriptor(bwd_data_desc_);
+  if (bwd_filter_desc_) (void)cudnnDestroyConvolutionDescriptor(bwd_filter_desc_);
+  if (w_desc_) (void)cudnnDestroyFilterDescriptor(w_desc_);
+  if (y_desc_) (void)cudnnDestroyTensorDescriptor(y_desc_);
+  if (x_desc_) (void)cudnnDestroyTensorDescriptor(x_desc_);
+}
+
+void CudnnConvolution::forward(const ExecutionContext& ctx, const float* x, const float* w, float* y) const {
+  const float one = 1.f, zero = 0.f;
+  SQ_CUDNN_CHECK(cudnnConvolutionForward(ctx.cuda->cudnn, &one, x_desc_, x, w_desc_, w, fwd_desc_, fwd_algo_,
+                                         ctx.cuda->workspace.raw(), fwd_bytes_, &zero, y_desc_, y));
+}
+
+void CudnnConvolution::backward_data(const ExecutionContext& ctx, const float* dy, const float* w, float* dx) const {
+  const float one = 1.f, zero = 0.f;
+  SQ_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cuda->cudnn, &one, w_desc_, w, y_desc_, dy, bwd_data_desc_,
+                                              bwd_data_algo_, ctx.cuda->workspace.raw(), bwd_data_bytes_, &zero,
+                                              x_desc_, dx));
+}
+
+void CudnnConvolution::backward_filter(const ExecutionContext& ctx, const float* x, const float* dy, float* dw) const {
+  const float one = 1.f, zero = 0.f;
+  SQ_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cuda->cudnn, &one, x_desc_, x, y_desc_, dy, bwd_filter_desc_,
+                                                bwd_filter_algo_, ctx.cuda->workspace.raw(), bwd_filter_bytes_, &zero,
+                                                w_desc_, dw));
+}
+
+std::string CudnnConvolution::describe() const {
+  auto math = [](cudnnMathType_t m) {
+    return m == CUDNN_FMA_MATH ? "fma" : m == CUDNN_DEFAULT_MATH ? "default" : "tensor-op";
+  };
+  std::ostringstream out;
+  out << "fwd " << int(fwd_algo_) << " (" << math(fwd_math_) << "), bwd-data " << int(bwd_data_algo_) << " ("
+      << math(bwd_data_math_) << "), bwd-filter " << int(bwd_filter_algo_) << " (" << math(bwd_filter_math_) << ")";
+  return out.str();
+}
+
+}  // namespace sq::nn::detail

@@ -1,0 +1,120 @@
+// BatchNorm: kernels/batchnorm.cu on the GPU, its host twin on the CPU; running statistics kept across setups.
+#include "sq/nn/batchnorm.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "cpu/batchnorm.hpp"
+#include "nn/layer_util.hpp"
+
+#if SQ_WITH_CUDA
+#include "batchnorm.cuh"
+#endif
+
+namespace sq::nn {
+
+namespace {
+// Blocks per channel for the GPU's split reductions: about 1024 blocks in all, at most one per image. A function
+// of the shape only, so results never depend on the device.
+int reduction_slices(std::int64_t n, std::int64_t c) {
+  const std::int64_t wanted = (1024 + c - 1) / c;
+  return static_cast<int>(std::max<std::int64_t>(1, std::min(wanted, n)));
+}
+}  // namespace
+
+BatchNorm::BatchNorm(std::string name, int channels, float momentum, float eps)
+    : name_(std::move(name)), channels_(channels), momentum_(momentum), eps_(eps) {
+  SQ_CHECK(channels_ > 0, "BatchNorm '" << name_ << "': channels must be positive, got " << channels_);
+  SQ_CHECK(momentum_ >= 0.f && momentum_ <= 1.f && eps_ > 0.f,
+           "BatchNorm '" << name_ << "': momentum must be in [0, 1] and eps positive (got " << momentum_ << ", " << eps_
+                         << ")");
+  gamma_ = detail::make_parameter(name_ + ".weight", {channels_}, ParamInit::ones, false);
+  beta_ = detail::make_parameter(name_ + ".bias", {channels_}, ParamInit::zeros, false);
+}
+
+std::string BatchNorm::describe() const {
+  std::ostringstream out;
+  out << channels_ << ", momentum " << momentum_ << ", eps " << eps_;
+  return out.str();
+}
+
+void BatchNorm::collect_parameters(std::vector<Parameter*>& out) {
+  out.push_back(&gamma_);
+  out.push_back(&beta_);
+}
+
+void BatchNorm::collect_buffers(std::vector<NamedBuffer>& out) {
+  out.push_back({name_ + ".running_mean", &running_mean_});
+  out.push_back({name_ + ".running_var", &running_var_});
+}
+
+Shape BatchNorm::setup(const Shape& input, ExecutionContext& ctx) {
+  SQ_CHECK((input.size() == 4 || input.size() == 2) && input[1] == channels_,
+           "BatchNorm '" << name_ << "' expects (N, " << channels_ << ", H, W) or (N, " << channels_ << ") input, got "
+                         << shape_str(input));
+  spatial_ = input.size() == 4;
+  n_ = input[0];
+  hw_ = spatial_ ? input[2] * input[3] : 1;
+  slices_ = reduction_slices(n_, channels_);
+  if (!running_mean_.defined() || running_mean_.numel() != channels_ || running_mean_.device() != ctx.device) {
+    running_mean_ = Tensor::from_vector(std::vector<float>(channels_, 0.f), {channels_}, ctx.device);
+    running_var_ = Tensor::from_vector(std::vector<float>(channels_, 1.f), {channels_}, ctx.device);
+  }
+  save_mean_ = Tensor({channels_}, DType::f32, ctx.device);
+  save_invstd_ = Tensor({channels_}, DType::f32, ctx.device);
+  partials_ = Tensor({2 * std::int64_t(channels_) * slices_}, DType::f32, ctx.device);
+  output_ = Tensor(input, DType::f32, ctx.device);
+  grad_input_ = Tensor(input, DType::f32, ctx.device);
+  return input;
+}
+
+const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
+  detail::check_tensor(input, output_.shape(), ctx, "BatchNorm '" + name_ + "'", "input");
+  detail::check_bound(gamma_, ctx);
+  saved_input_ = input.data<float>();
+  const float* x = saved_input_;
+  float* y = output_.data<float>();
+  const float* g = gamma_.effective.data<float>();
+  const float* b = beta_.effective.data<float>();
+  float* rm = running_mean_.data<float>();
+  float* rv = running_var_.data<float>();
+  if (ctx.on_gpu()) {
+#if SQ_WITH_CUDA
+    if (ctx.training) {
+      gpu::batchnorm_forward_train(y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv,
+                                   partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum_, eps_,
+                                   cuda_stream(ctx));
+    } else {
+      gpu::batchnorm_forward_eval(y, x, g, b, rm, rv, n_, channels_, hw_, eps_, cuda_stream(ctx));
+    }
+#endif
+  } else if (ctx.training) {
+    cpu::batchnorm_forward_train(y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv,
+                                 partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum_, eps_);
+  } else {
+    cpu::batchnorm_forward_eval(y, x, g, b, rm, rv, n_, channels_, hw_, eps_);
+  }
+  return output_;
+}
+
+const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& ctx) {
+  SQ_CHECK(saved_input_ != nullptr, "BatchNorm '" << name_ << "': backward before forward");
+  SQ_CHECK(ctx.training, "BatchNorm '" << name_ << "': backward needs a training-mode forward (ctx.training)");
+  detail::check_tensor(grad_output, output_.shape(), ctx, "BatchNorm '" + name_ + "'", "grad_output");
+  if (ctx.on_gpu()) {
+#if SQ_WITH_CUDA
+    gpu::batchnorm_backward(grad_input_.data<float>(), gamma_.grad.data<float>(), beta_.grad.data<float>(),
+                            partials_.data<float>(), grad_output.data<float>(), saved_input_, save_mean_.data<float>(),
+                            save_invstd_.data<float>(), gamma_.effective.data<float>(), n_, channels_, hw_, slices_,
+                            cuda_stream(ctx));
+#endif
+  } else {
+    cpu::batchnorm_backward(grad_input_.data<float>(), gamma_.grad.data<float>(), beta_.grad.data<float>(),
+                            partials_.data<float>(), grad_output.data<float>(), saved_input_, save_mean_.data<float>(),
+                            save_invstd_.data<float>(), gamma_.effective.data<float>(), n_, channels_, hw_, slices_);
+  }
+  return grad_input_;
+}
+
+}  // namespace sq::nn
