@@ -1,0 +1,24 @@
+// The canonical summation order of every SQ sum, so the CUDA kernels and the host twins add the same numbers
+// in the same order and get the same double to the bit: 256 lanes, lane l adds x_l, x_{l+256}, ... in order,
+// then lanes fold pairwise (l += l + 128, then + 64, ... + 1). A 256-thread block does exactly this.
+#pragma once
+
+#include <cstdint>
+
+namespace sq::detail {
+
+constexpr int kSqLanes = 256;
+
+// Host form of the canonical sum of get(0) .. get(n - 1).
+template <class Get>
+double canonical_sum(std::int64_t n, Get get) {
+  double lanes[kSqLanes];
+  for (int l = 0; l < kSqLanes; ++l) lanes[l] = 0.0;
+  for (std::int64_t j = 0; j < n; ++j) lanes[j % kSqLanes] += get(j);
+  for (int stride = kSqLanes / 2; stride > 0; stride /= 2) {
+    for (int l = 0; l < stride; ++l) lanes[l] += lanes[l + stride];
+  }
+  return lanes[0];
+}
+
+}  // namespace sq::detail

@@ -1,0 +1,18 @@
+// Host twins of kernels/sq_quantize.cu (same names, namespace sq::cpu): per-row sums, the twn-caffe deviation
+// pass, and per-row scale + threshold + quantization error, for all layers of a workspace at once.
+#pragma once
+
+#include "sq/detail/sq_layout.hpp"
+
+namespace sq::cpu {
+
+// row_sum_abs, row_sum, row_max_abs for every row; sets *nonfinite when a weight is NaN or Inf.
+void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights);
+// row_deviation = sum_j |W_ij - mean(W of the layer)| for every row (twn-caffe); needs sq_row_sums.
+void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights);
+// row_scale, row_threshold and unit_error for every row (or element); computes the row sums itself unless
+// `row_sums_ready` (layer-wide thresholds need them for all rows first).
+void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
+                     bool row_sums_ready);
+
+}  // namespace sq::cpu
