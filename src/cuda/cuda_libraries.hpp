@@ -10,12 +10,17 @@
 
 namespace sq::nn {
 
+// NVIDIA's recommendation for Hopper (cuBLAS docs, cublasSetWorkspace).
+constexpr std::int64_t kCublasWorkspaceBytes = std::int64_t(32) << 20;
+
 struct CudaLibraries {
+  // Declared first so they are freed last, after the handles that use them are destroyed.
+  Tensor cublas_workspace;  // u8, given to cuBLAS once
+  Tensor workspace;         // u8, cuDNN's; layers read workspace.raw() at run time: a later setup may grow it
   CudaStream stream;
   CublasHandle cublas;
   CudnnHandle cudnn;
   Device device = Device::cuda(0);
-  Tensor workspace;  // u8; layers read workspace.raw() at run time, since a later setup may have grown it
 
   // Called from setup() only: makes the workspace at least `bytes` long (waits for the stream before freeing).
   void reserve_workspace(std::size_t bytes) {

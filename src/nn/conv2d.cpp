@@ -48,6 +48,13 @@ std::string Conv2d::describe() const {
   return out.str();
 }
 
+std::string Conv2d::algorithms() const {
+#if SQ_WITH_CUDA
+  if (cudnn_) return cudnn_->describe();
+#endif
+  return "im2col + sgemm";
+}
+
 void Conv2d::collect_parameters(std::vector<Parameter*>& out) {
   out.push_back(&weight_);
   if (has_bias_) out.push_back(&bias_);

@@ -35,6 +35,9 @@ class Conv2d : public Module {
   int kernel() const { return kernel_; }
   int stride() const { return stride_; }
   int padding() const { return padding_; }
+  // The cuDNN algorithms setup() chose ("fwd 1 (fma), bwd-data 1 (fma), bwd-filter 1 (fma)"); "im2col + sgemm" on
+  // the CPU.
+  std::string algorithms() const;
 
  private:
   std::string name_;
