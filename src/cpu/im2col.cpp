@@ -5,12 +5,12 @@
 
 namespace sq::cpu {
 
-void im2col(float* col, const float* image, int channels, int h, int w, int kernel, int stride, int pad, int out_h,
-            int out_w) {
+void im2col(float* col, std::int64_t col_ld, const float* image, int channels, int h, int w, int kernel, int stride,
+            int pad, int out_h, int out_w) {
   for (int c = 0; c < channels; ++c) {
     for (int kh = 0; kh < kernel; ++kh) {
       for (int kw = 0; kw < kernel; ++kw) {
-        float* row = col + (static_cast<std::int64_t>(c * kernel + kh) * kernel + kw) * out_h * out_w;
+        float* row = col + (static_cast<std::int64_t>(c * kernel + kh) * kernel + kw) * col_ld;
         for (int oh = 0; oh < out_h; ++oh) {
           const int ih = oh * stride - pad + kh;
           float* dst = row + oh * out_w;
@@ -29,13 +29,13 @@ void im2col(float* col, const float* image, int channels, int h, int w, int kern
   }
 }
 
-void col2im(float* image, const float* col, int channels, int h, int w, int kernel, int stride, int pad, int out_h,
-            int out_w) {
+void col2im(float* image, const float* col, std::int64_t col_ld, int channels, int h, int w, int kernel, int stride,
+            int pad, int out_h, int out_w) {
   std::memset(image, 0, sizeof(float) * static_cast<std::size_t>(channels) * h * w);
   for (int c = 0; c < channels; ++c) {
     for (int kh = 0; kh < kernel; ++kh) {
       for (int kw = 0; kw < kernel; ++kw) {
-        const float* row = col + (static_cast<std::int64_t>(c * kernel + kh) * kernel + kw) * out_h * out_w;
+        const float* row = col + (static_cast<std::int64_t>(c * kernel + kh) * kernel + kw) * col_ld;
         for (int oh = 0; oh < out_h; ++oh) {
           const int ih = oh * stride - pad + kh;
           if (ih < 0 || ih >= h) continue;

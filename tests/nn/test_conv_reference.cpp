@@ -154,3 +154,53 @@ TEST(Layers, ForwardRefusesInputsSetupWasNotFor) {
 }
 
 }  // namespace
+
+namespace {
+
+// Large images make the CPU path split the batch into chunks (column matrix ~4 MiB): the result must equal the
+// same convolution run image by image (a single-image batch is one chunk).
+TEST(ConvChunks, ChunkedBatchMatchesImageByImage) {
+  const int n = 9, c = 4, h = 64, o = 4;  // 36 x 4096 columns per image: chunks of 7 + 2 images
+  auto ctx = sq::nn::make_context(sq::Device::cpu());
+  sq::nn::Conv2d batched("conv", c, o, 3, 1, 1, true, false), single("conv", c, o, 3, 1, 1, true, false);
+  batched.setup({n, c, h, h}, ctx);
+  single.setup({1, c, h, h}, ctx);
+  std::vector<sq::nn::Parameter*> pb, ps;
+  batched.collect_parameters(pb);
+  single.collect_parameters(ps);
+  sq::nn::ParameterArena ab, as;
+  ab.bind(pb, ctx.device);
+  as.bind(ps, ctx.device);
+  ab.initialise(2);
+  as.initialise(2);
+  const std::vector<float> x = random_vector(static_cast<std::size_t>(n) * c * h * h, 12);
+  const std::vector<float> dy = random_vector(static_cast<std::size_t>(n) * o * h * h, 13);
+  const sq::Tensor xt = sq::Tensor::from_vector(x, {n, c, h, h});
+  const std::vector<float> y = batched.forward(xt, ctx).to_vector<float>();
+  const std::vector<float> dx = batched.backward(sq::Tensor::from_vector(dy, {n, o, h, h}), ctx).to_vector<float>();
+  const std::vector<float> dw = batched.weight().grad.to_vector<float>();
+  const std::vector<float> db = batched.bias()->grad.to_vector<float>();
+  const std::size_t in_size = static_cast<std::size_t>(c) * h * h, out_size = static_cast<std::size_t>(o) * h * h;
+  std::vector<double> dw_sum(dw.size(), 0.0), db_sum(db.size(), 0.0);
+  for (int b = 0; b < n; ++b) {
+    const sq::Tensor xb = sq::Tensor::from_vector(
+        std::vector<float>(x.begin() + b * in_size, x.begin() + (b + 1) * in_size), {1, c, h, h});
+    const std::vector<float> yb = single.forward(xb, ctx).to_vector<float>();
+    const std::vector<float> dxb =
+        single
+            .backward(sq::Tensor::from_vector(
+                          std::vector<float>(dy.begin() + b * out_size, dy.begin() + (b + 1) * out_size), {1, o, h, h}),
+                      ctx)
+            .to_vector<float>();
+    for (std::size_t i = 0; i < out_size; ++i) ASSERT_NEAR(y[b * out_size + i], yb[i], 1e-5f * (1 + std::fabs(yb[i])));
+    for (std::size_t i = 0; i < in_size; ++i) ASSERT_NEAR(dx[b * in_size + i], dxb[i], 1e-5f * (1 + std::fabs(dxb[i])));
+    const std::vector<float> g = single.weight().grad.to_vector<float>();
+    for (std::size_t i = 0; i < g.size(); ++i) dw_sum[i] += g[i];
+    const std::vector<float> gb = single.bias()->grad.to_vector<float>();
+    for (std::size_t i = 0; i < gb.size(); ++i) db_sum[i] += gb[i];
+  }
+  for (std::size_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], dw_sum[i], 1e-3 * (1 + std::fabs(dw_sum[i]))) << i;
+  for (std::size_t i = 0; i < db.size(); ++i) ASSERT_NEAR(db[i], db_sum[i], 1e-3 * (1 + std::fabs(db_sum[i]))) << i;
+}
+
+}  // namespace

@@ -47,7 +47,9 @@ class Conv2d : public Module {
   Shape input_shape_;
   int out_h_ = 0, out_w_ = 0;
   Tensor output_, grad_input_;
-  Tensor columns_;  // CPU: one image's im2col matrix, reused for every image
+  // CPU: im2col matrix of a chunk of images side by side, and the output (or output gradient) in [out, chunk * ohw].
+  Tensor columns_, staging_;
+  std::int64_t chunk_ = 1;
   const float* saved_input_ = nullptr;
   std::unique_ptr<detail::CudnnConvolution> cudnn_;
 };
