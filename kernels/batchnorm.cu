@@ -26,13 +26,15 @@ __global__ void bn_partials_kernel(float* partial_a, float* partial_b, const flo
   const int s = blockIdx.x;
   const std::int64_t ch = blockIdx.y;
   const std::int64_t n0 = n * s / slices, n1 = n * (s + 1) / slices;
-  const std::int64_t count = (n1 - n0) * hw;
+  const unsigned count = static_cast<unsigned>((n1 - n0) * hw), hw32 = static_cast<unsigned>(hw);
   float a = 0.f, b = 0.f;
   float m = 0.f, is = 0.f;
   if (kMode != PartialMode::sum_x) m = mean[ch];
   if (kMode == PartialMode::sum_dy_and_dy_xhat) is = invstd[ch];
-  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
-    const std::int64_t idx = ((n0 + j / hw) * c + ch) * hw + j % hw;
+  // 32-bit index arithmetic: setup() keeps tensors under 2^31 elements.
+  for (unsigned j = threadIdx.x; j < count; j += blockDim.x) {
+    const unsigned img = j / hw32;
+    const std::int64_t idx = ((n0 + img) * c + ch) * hw + (j - img * hw32);
     if (kMode == PartialMode::sum_x) {
       a += x[idx];
     } else if (kMode == PartialMode::sum_sq_dev) {
@@ -88,33 +90,34 @@ __global__ void bn_finalize_backward_kernel(float* dgamma, float* dbeta, const f
 }
 
 __global__ void bn_normalize_kernel(float* y, const float* x, const float* mean, const float* invstd,
-                                    const float* gamma, const float* beta, std::int64_t total, std::int64_t c,
+                                    const float* gamma, const float* beta, std::int64_t planes, std::int64_t c,
                                     std::int64_t hw) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t ch = (i / hw) % c;
-    y[i] = sq::detail::bn_normalize(x[i], mean[ch], invstd[ch], gamma[ch], beta[ch]);
+  SQ_FOR_EACH_PLANE(p, planes) {
+    const std::int64_t ch = p % c;
+    const float m = mean[ch], is = invstd[ch], g = gamma[ch], b = beta[ch];
+    SQ_FOR_EACH_IN_PLANE(i, hw) y[p * hw + i] = sq::detail::bn_normalize(x[p * hw + i], m, is, g, b);
   }
 }
 
 __global__ void bn_eval_kernel(float* y, const float* x, const float* gamma, const float* beta,
-                               const float* running_mean, const float* running_var, std::int64_t total, std::int64_t c,
+                               const float* running_mean, const float* running_var, std::int64_t planes, std::int64_t c,
                                std::int64_t hw, float eps) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t ch = (i / hw) % c;
-    const float invstd = sq::detail::bn_invstd(running_var[ch], eps);
-    y[i] = sq::detail::bn_normalize(x[i], running_mean[ch], invstd, gamma[ch], beta[ch]);
+  SQ_FOR_EACH_PLANE(p, planes) {
+    const std::int64_t ch = p % c;
+    const float m = running_mean[ch], is = sq::detail::bn_invstd(running_var[ch], eps), g = gamma[ch], b = beta[ch];
+    SQ_FOR_EACH_IN_PLANE(i, hw) y[p * hw + i] = sq::detail::bn_normalize(x[p * hw + i], m, is, g, b);
   }
 }
 
 __global__ void bn_input_grad_kernel(float* dx, const float* dy, const float* x, const float* mean, const float* invstd,
-                                     const float* gamma, const float* dgamma, const float* dbeta, std::int64_t total,
+                                     const float* gamma, const float* dgamma, const float* dbeta, std::int64_t planes,
                                      std::int64_t c, std::int64_t hw, float inv_count) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < total;
-       i += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t ch = (i / hw) % c;
-    dx[i] = sq::detail::bn_input_grad(dy[i], x[i], mean[ch], invstd[ch], gamma[ch], dbeta[ch], dgamma[ch], inv_count);
+  SQ_FOR_EACH_PLANE(p, planes) {
+    const std::int64_t ch = p % c;
+    const float m = mean[ch], is = invstd[ch], g = gamma[ch], sb = dbeta[ch], sg = dgamma[ch];
+    SQ_FOR_EACH_IN_PLANE(i, hw) {
+      dx[p * hw + i] = sq::detail::bn_input_grad(dy[p * hw + i], x[p * hw + i], m, is, g, sb, sg, inv_count);
+    }
   }
 }
 
@@ -143,8 +146,9 @@ void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, flo
   bn_finalize_var_kernel<<<channel_blocks(c), 128, 0, stream>>>(save_invstd, running_mean, running_var, save_mean,
                                                                 partials, c, n * hw, slices, momentum, eps);
   SQ_CUDA_CHECK_LAUNCH();
-  bn_normalize_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(y, x, save_mean, save_invstd,
-                                                                                     gamma, beta, total, c, hw);
+  const PlaneLaunch launch = plane_launch(n * c, hw);
+  bn_normalize_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, x, save_mean, save_invstd, gamma, beta, n * c, c,
+                                                                  hw);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -153,8 +157,9 @@ void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const 
                             cudaStream_t stream) {
   const std::int64_t total = n * c * hw;
   if (total == 0) return;
-  bn_eval_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(y, x, gamma, beta, running_mean,
-                                                                                running_var, total, c, hw, eps);
+  const PlaneLaunch launch = plane_launch(n * c, hw);
+  bn_eval_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, x, gamma, beta, running_mean, running_var, n * c, c, hw,
+                                                             eps);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -170,8 +175,9 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* partials,
   SQ_CUDA_CHECK_LAUNCH();
   bn_finalize_backward_kernel<<<channel_blocks(c), 128, 0, stream>>>(dgamma, dbeta, partials, partial_b, c, slices);
   SQ_CUDA_CHECK_LAUNCH();
-  bn_input_grad_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(
-      dx, dy, x, save_mean, save_invstd, gamma, dgamma, dbeta, total, c, hw, 1.f / static_cast<float>(n * hw));
+  const PlaneLaunch launch = plane_launch(n * c, hw);
+  bn_input_grad_kernel<<<launch.grid, launch.threads, 0, stream>>>(
+      dx, dy, x, save_mean, save_invstd, gamma, dgamma, dbeta, n * c, c, hw, 1.f / static_cast<float>(n * hw));
   SQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -11,11 +11,12 @@ namespace sq::gpu {
 namespace {
 constexpr int kReduceThreads = 256;
 
-__global__ void bias_add_kernel(float* y, const float* bias, std::int64_t n, std::int64_t channels,
+__global__ void bias_add_kernel(float* y, const float* bias, std::int64_t planes, std::int64_t channels,
                                 std::int64_t inner) {
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::int64_t(gridDim.x) * blockDim.x) {
-    y[i] += bias[(i / inner) % channels];
+  SQ_FOR_EACH_PLANE(p, planes) {
+    const float b = bias[p % channels];
+    float* row = y + p * inner;
+    SQ_FOR_EACH_IN_PLANE(i, inner) row[i] += b;
   }
 }
 
@@ -23,11 +24,19 @@ __global__ void bias_grad_kernel(float* dbias, const float* dy, std::int64_t out
                                  std::int64_t inner) {
   __shared__ float partial[kReduceThreads];
   const std::int64_t c = blockIdx.x;
-  const std::int64_t count = outer * inner;
   float sum = 0.f;
-  for (std::int64_t j = threadIdx.x; j < count; j += blockDim.x) {
-    const std::int64_t o = j / inner, i = j % inner;
-    sum += dy[(o * channels + c) * inner + i];
+  if (inner >= blockDim.x) {
+    for (std::int64_t o = 0; o < outer; ++o) {
+      const float* row = dy + (o * channels + c) * inner;
+      for (std::int64_t i = threadIdx.x; i < inner; i += blockDim.x) sum += row[i];
+    }
+  } else {
+    // Small planes: 32-bit index arithmetic (setup() keeps tensors under 2^31 elements).
+    const unsigned count = static_cast<unsigned>(outer * inner), in = static_cast<unsigned>(inner);
+    for (unsigned j = threadIdx.x; j < count; j += blockDim.x) {
+      const unsigned o = j / in;
+      sum += dy[(o * channels + c) * inner + (j - o * in)];
+    }
   }
   partial[threadIdx.x] = sum;
   block_reduce_sum(partial);
@@ -39,9 +48,9 @@ __global__ void bias_grad_kernel(float* dbias, const float* dy, std::int64_t out
 
 void bias_add(float* y, const float* bias, std::int64_t outer, std::int64_t channels, std::int64_t inner,
               cudaStream_t stream) {
-  const std::int64_t n = outer * channels * inner;
-  if (n == 0) return;
-  bias_add_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(y, bias, n, channels, inner);
+  if (outer * channels * inner == 0) return;
+  const PlaneLaunch launch = plane_launch(outer * channels, inner);
+  bias_add_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, bias, outer * channels, channels, inner);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

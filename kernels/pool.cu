@@ -11,13 +11,11 @@ namespace sq::gpu {
 // kernels
 
 namespace {
-__global__ void maxpool2d_forward_kernel(float* y, std::int32_t* argmax, const float* x, std::int64_t total, int h,
+__global__ void maxpool2d_forward_kernel(float* y, std::int32_t* argmax, const float* x, std::int64_t planes, int h,
                                          int w, int kernel, int stride, int out_h, int out_w) {
-  for (std::int64_t o = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; o < total;
-       o += std::int64_t(gridDim.x) * blockDim.x) {
-    const int ow = static_cast<int>(o % out_w);
-    const int oh = static_cast<int>((o / out_w) % out_h);
-    const std::int64_t p = o / (std::int64_t(out_w) * out_h);
+  SQ_FOR_EACH_PLANE(p, planes) SQ_FOR_EACH_IN_PLANE(q, out_h * out_w) {
+    const int oh = static_cast<int>(q) / out_w, ow = static_cast<int>(q) - oh * out_w;
+    const std::int64_t o = p * out_h * out_w + q;
     const float* in = x + p * h * w;
     int best = oh * stride * w + ow * stride;
     for (int kh = 0; kh < kernel; ++kh) {
@@ -31,13 +29,11 @@ __global__ void maxpool2d_forward_kernel(float* y, std::int32_t* argmax, const f
   }
 }
 
-__global__ void maxpool2d_backward_kernel(float* dx, const float* dy, const std::int32_t* argmax, std::int64_t total,
+__global__ void maxpool2d_backward_kernel(float* dx, const float* dy, const std::int32_t* argmax, std::int64_t planes,
                                           int h, int w, int kernel, int stride, int out_h, int out_w) {
-  for (std::int64_t e = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += std::int64_t(gridDim.x) * blockDim.x) {
-    const int iw = static_cast<int>(e % w);
-    const int ih = static_cast<int>((e / w) % h);
-    const std::int64_t p = e / (std::int64_t(w) * h);
+  SQ_FOR_EACH_PLANE(p, planes) SQ_FOR_EACH_IN_PLANE(q, h * w) {
+    const int ih = static_cast<int>(q) / w, iw = static_cast<int>(q) - ih * w;
+    const std::int64_t e = p * h * w + q;
     int oh0, oh1, ow0, ow1;
     sq::detail::pool_windows_containing(ih, kernel, stride, out_h, &oh0, &oh1);
     sq::detail::pool_windows_containing(iw, kernel, stride, out_w, &ow0, &ow1);
@@ -64,10 +60,10 @@ __global__ void global_avgpool_forward_kernel(float* y, const float* x, std::int
   }
 }
 
-__global__ void global_avgpool_backward_kernel(float* dx, const float* dy, std::int64_t total, std::int64_t hw) {
-  for (std::int64_t e = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; e < total;
-       e += std::int64_t(gridDim.x) * blockDim.x) {
-    dx[e] = dy[e / hw] / static_cast<float>(hw);
+__global__ void global_avgpool_backward_kernel(float* dx, const float* dy, std::int64_t planes, std::int64_t hw) {
+  SQ_FOR_EACH_PLANE(p, planes) {
+    const float g = dy[p] / static_cast<float>(hw);
+    SQ_FOR_EACH_IN_PLANE(i, hw) dx[p * hw + i] = g;
   }
 }
 }  // namespace
@@ -76,19 +72,19 @@ __global__ void global_avgpool_backward_kernel(float* dx, const float* dy, std::
 
 void maxpool2d_forward(float* y, std::int32_t* argmax, const float* x, std::int64_t planes, int h, int w, int kernel,
                        int stride, int out_h, int out_w, cudaStream_t stream) {
-  const std::int64_t total = planes * out_h * out_w;
-  if (total == 0) return;
-  maxpool2d_forward_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(y, argmax, x, total, h, w,
-                                                                                          kernel, stride, out_h, out_w);
+  if (planes * out_h * out_w == 0) return;
+  const PlaneLaunch launch = plane_launch(planes, out_h * out_w);
+  maxpool2d_forward_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, argmax, x, planes, h, w, kernel, stride,
+                                                                       out_h, out_w);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void maxpool2d_backward(float* dx, const float* dy, const std::int32_t* argmax, std::int64_t planes, int h, int w,
                         int kernel, int stride, int out_h, int out_w, cudaStream_t stream) {
-  const std::int64_t total = planes * h * w;
-  if (total == 0) return;
-  maxpool2d_backward_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(
-      dx, dy, argmax, total, h, w, kernel, stride, out_h, out_w);
+  if (planes * h * w == 0) return;
+  const PlaneLaunch launch = plane_launch(planes, h * w);
+  maxpool2d_backward_kernel<<<launch.grid, launch.threads, 0, stream>>>(dx, dy, argmax, planes, h, w, kernel, stride,
+                                                                        out_h, out_w);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -99,9 +95,9 @@ void global_avgpool_forward(float* y, const float* x, std::int64_t planes, std::
 }
 
 void global_avgpool_backward(float* dx, const float* dy, std::int64_t planes, std::int64_t hw, cudaStream_t stream) {
-  const std::int64_t total = planes * hw;
-  if (total == 0) return;
-  global_avgpool_backward_kernel<<<elementwise_blocks(total), kElementwiseThreads, 0, stream>>>(dx, dy, total, hw);
+  if (planes * hw == 0) return;
+  const PlaneLaunch launch = plane_launch(planes, hw);
+  global_avgpool_backward_kernel<<<launch.grid, launch.threads, 0, stream>>>(dx, dy, planes, hw);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

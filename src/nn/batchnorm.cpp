@@ -53,6 +53,7 @@ Shape BatchNorm::setup(const Shape& input, ExecutionContext& ctx) {
   SQ_CHECK((input.size() == 4 || input.size() == 2) && input[1] == channels_,
            "BatchNorm '" << name_ << "' expects (N, " << channels_ << ", H, W) or (N, " << channels_ << ") input, got "
                          << shape_str(input));
+  detail::check_elements(input, "BatchNorm '" + name_ + "'");
   spatial_ = input.size() == 4;
   n_ = input[0];
   hw_ = spatial_ ? input[2] * input[3] : 1;

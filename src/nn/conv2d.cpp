@@ -70,6 +70,7 @@ Shape Conv2d::setup(const Shape& input, ExecutionContext& ctx) {
   out_w_ = (w + 2 * padding_ - kernel_) / stride_ + 1;
   SQ_CHECK(out_h_ > 0 && out_w_ > 0, "Conv2d '" << name_ << "': input " << shape_str(input) << " is smaller than the "
                                                 << kernel_ << "x" << kernel_ << " kernel");
+  detail::check_elements(input, "Conv2d '" + name_ + "'");
   input_shape_ = input;
   const Shape out_shape = {input[0], out_, out_h_, out_w_};
   output_ = Tensor(out_shape, DType::f32, ctx.device);

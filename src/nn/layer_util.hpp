@@ -27,6 +27,13 @@ inline void check_tensor(const Tensor& t, const Shape& expected, const Execution
            who << ": " << what << " is on " << t.device().str() << " but the context runs on " << ctx.device.str());
 }
 
+// Kernels index within a tensor with 32-bit arithmetic where it matters for speed.
+inline void check_elements(const Shape& shape, const std::string& who) {
+  SQ_CHECK(shape_numel(shape) < (std::int64_t(1) << 31),
+           who << ": tensors of 2^31 elements or more are not supported (shape " << shape_str(shape)
+               << "); use a smaller batch");
+}
+
 inline Parameter make_parameter(std::string name, Shape shape, ParamInit init, bool quantized) {
   Parameter p;
   p.name = std::move(name);

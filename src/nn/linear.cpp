@@ -38,6 +38,7 @@ Shape Linear::setup(const Shape& input, ExecutionContext& ctx) {
   SQ_CHECK(input.size() >= 2 && shape_numel(input) == input[0] * in_,
            "Linear '" << name_ << "' expects (N, " << in_ << ") input (or (N, ...) with " << in_
                       << " features per row), got " << shape_str(input));
+  detail::check_elements(input, "Linear '" + name_ + "'");
   input_shape_ = input;
   batch_ = input[0];
   output_ = Tensor({batch_, out_}, DType::f32, ctx.device);

@@ -27,6 +27,7 @@ Shape MaxPool2d::setup(const Shape& input, ExecutionContext& ctx) {
   SQ_CHECK(input.size() == 4 && input[2] >= kernel_ && input[3] >= kernel_,
            "MaxPool2d " << describe() << " expects (N, C, H, W) input at least as large as its window, got "
                         << shape_str(input));
+  detail::check_elements(input, "MaxPool2d");
   h_ = static_cast<int>(input[2]);
   w_ = static_cast<int>(input[3]);
   out_h_ = (h_ - kernel_) / stride_ + 1;
