@@ -2,7 +2,10 @@
 // layers share (they run one after another on the stream), grown only in setup() (private to libsq_cuda).
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <map>
+#include <string>
 
 #include "sq/core/cuda_handles.hpp"
 #include "sq/core/tensor.hpp"
@@ -21,6 +24,9 @@ struct CudaLibraries {
   CublasHandle cublas;
   CudnnHandle cudnn;
   Device device = Device::cuda(0);
+  // cuDNN convolution algorithms already found, by shape / math mode / determinism (src/cuda/cudnn_conv.cpp):
+  // {fwd, bwd-data, bwd-filter algorithm, then their math types}.
+  std::map<std::string, std::array<int, 6>> conv_algorithms;
 
   // Called from setup() only: makes the workspace at least `bytes` long (waits for the stream before freeing).
   void reserve_workspace(std::size_t bytes) {

@@ -1,6 +1,7 @@
 // cuDNN convolution plan: descriptors, algorithm choice (once per shape) and the three convolution calls.
 #include "cuda/cudnn_conv.hpp"
 
+#include <array>
 #include <sstream>
 #include <vector>
 
@@ -70,6 +71,41 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
   SQ_CHECK(n_out == s.n && c_out == s.out_channels && h_out == s.out_h && w_out == s.out_w,
            "cuDNN disagrees on the output shape of the convolution " << shape_text(s));
 
+  // Algorithms are found once per (shape, math mode, determinism) and context: ResNets repeat a handful of shapes.
+  std::ostringstream key;
+  key << s.n << ',' << s.c << ',' << s.h << ',' << s.w << ',' << s.out_channels << ',' << s.kernel << ',' << s.stride
+      << ',' << s.pad << ',' << int(ctx.math) << ',' << int(ctx.deterministic);
+  auto cached = ctx.cuda->conv_algorithms.find(key.str());
+  if (cached != ctx.cuda->conv_algorithms.end()) {
+    const std::array<int, 6>& c = cached->second;
+    fwd_algo_ = static_cast<cudnnConvolutionFwdAlgo_t>(c[0]);
+    bwd_data_algo_ = static_cast<cudnnConvolutionBwdDataAlgo_t>(c[1]);
+    bwd_filter_algo_ = static_cast<cudnnConvolutionBwdFilterAlgo_t>(c[2]);
+    fwd_math_ = static_cast<cudnnMathType_t>(c[3]);
+    bwd_data_math_ = static_cast<cudnnMathType_t>(c[4]);
+    bwd_filter_math_ = static_cast<cudnnMathType_t>(c[5]);
+  } else {
+    find_algorithms(ctx, s);
+    ctx.cuda->conv_algorithms[key.str()] = {int(fwd_algo_), int(bwd_data_algo_), int(bwd_filter_algo_),
+                                            int(fwd_math_), int(bwd_data_math_), int(bwd_filter_math_)};
+  }
+  SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(fwd_desc_, fwd_math_));
+  SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_data_desc_, bwd_data_math_));
+  SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_filter_desc_, bwd_filter_math_));
+  SQ_CUDNN_CHECK(
+      cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_, w_desc_, fwd_desc_, y_desc_, fwd_algo_, &fwd_bytes_));
+  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
+                                                              bwd_data_algo_, &bwd_data_bytes_));
+  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
+                                                                bwd_filter_algo_, &bwd_filter_bytes_));
+  std::size_t need = fwd_bytes_;
+  if (bwd_data_bytes_ > need) need = bwd_data_bytes_;
+  if (bwd_filter_bytes_ > need) need = bwd_filter_bytes_;
+  ctx.cuda->reserve_workspace(need);
+}
+
+void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvShape& s) {
+  cudnnHandle_t handle = ctx.cuda->cudnn;
   {
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     int count = 0;
@@ -85,9 +121,6 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
     SQ_CHECK(ok, "no cuDNN forward algorithm fits the math mode / determinism asked for, for " << shape_text(s));
     fwd_algo_ = chosen.algo;
     fwd_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(fwd_desc_, fwd_math_));
-    SQ_CUDNN_CHECK(
-        cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_, w_desc_, fwd_desc_, y_desc_, fwd_algo_, &fwd_bytes_));
   }
   {
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
@@ -104,9 +137,6 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
     SQ_CHECK(ok, "no cuDNN backward-data algorithm fits the math mode / determinism asked for, for " << shape_text(s));
     bwd_data_algo_ = chosen.algo;
     bwd_data_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_data_desc_, bwd_data_math_));
-    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
-                                                                bwd_data_algo_, &bwd_data_bytes_));
   }
   {
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
@@ -125,14 +155,7 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
              "no cuDNN backward-filter algorithm fits the math mode / determinism asked for, for " << shape_text(s));
     bwd_filter_algo_ = chosen.algo;
     bwd_filter_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-    SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_filter_desc_, bwd_filter_math_));
-    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
-                                                                  bwd_filter_algo_, &bwd_filter_bytes_));
   }
-  std::size_t need = fwd_bytes_;
-  if (bwd_data_bytes_ > need) need = bwd_data_bytes_;
-  if (bwd_filter_bytes_ > need) need = bwd_filter_bytes_;
-  ctx.cuda->reserve_workspace(need);
 }
 
 CudnnConvolution::~CudnnConvolution() {

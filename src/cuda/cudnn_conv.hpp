@@ -32,6 +32,10 @@ class CudnnConvolution {
   std::string describe() const;
 
  private:
+  // cudnnFind (benchmarks on the device) per direction, falling back to cudnnGet..._v7 heuristics; sets the algos
+  // and math types.
+  void find_algorithms(const ExecutionContext& ctx, const ConvShape& shape);
+
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;
   // One convolution descriptor per direction: each carries the math type of the algorithm chosen for it.
