@@ -104,17 +104,19 @@ enum class QuantKind : int { bwn = 0, ternary = 1, kbit = 2 };
 
 // round_half_away_from_zero for |x| < 2^62.
 SQ_HOST_DEVICE inline double round_half_away(double x) {
-  return x >= 0.0 ? static_cast<double>(static_cast<long long>(x + 0.5))
-                  : -static_cast<double>(static_cast<long long>(-x + 0.5));
+  const double magnitude = static_cast<double>(static_cast<long long>(abs_d(x) + 0.5));
+  return x >= 0.0 ? magnitude : -magnitude;
 }
 
 SQ_HOST_DEVICE inline float quantize_value(QuantKind kind, float w, double scale, double threshold, int levels) {
   const double x = static_cast<double>(w);
   switch (kind) {
     case QuantKind::bwn: return static_cast<float>(x >= 0.0 ? scale : -scale);
-    case QuantKind::ternary:
-      if (!(abs_d(x) > threshold)) return 0.0f;
-      return static_cast<float>(x > 0.0 ? scale : -scale);
+    case QuantKind::ternary: {
+      // Written as selects, not branches: random signs would mispredict on the CPU. x = 0 gives +0.
+      const double magnitude = abs_d(x) > threshold ? scale : 0.0;
+      return static_cast<float>(x >= 0.0 ? magnitude : -magnitude);
+    }
     case QuantKind::kbit: {
       if (scale == 0.0) return 0.0f;
       double level = round_half_away(x / scale);

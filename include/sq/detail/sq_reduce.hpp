@@ -22,3 +22,30 @@ double canonical_sum(std::int64_t n, Get get) {
 }
 
 }  // namespace sq::detail
+
+namespace sq::detail {
+
+// Host accumulator for the canonical order when data is visited in chunks of 256 (element base + l goes to lane
+// l): the inner loop over l vectorises. For n < 256 elements only the first n lanes are live; fold() skips the
+// additions of never-touched lanes (+0, which leave every sum unchanged), so short rows cost O(n), not O(256).
+struct CanonicalLanes {
+  double lane[kSqLanes];
+  int active;
+
+  explicit CanonicalLanes(std::int64_t n) : active(n < kSqLanes ? static_cast<int>(n) : kSqLanes) {
+    for (int l = 0; l < active; ++l) lane[l] = 0.0;
+  }
+
+  // Same pairwise tree as canonical_sum (lanes hold sums started at +0, so never -0).
+  double fold() {
+    if (active == 0) return 0.0;
+    int live = active;
+    for (int stride = kSqLanes / 2; stride > 0; stride /= 2) {
+      for (int l = 0; l < stride && l + stride < live; ++l) lane[l] += lane[l + stride];
+      live = live < stride ? live : stride;
+    }
+    return lane[0];
+  }
+};
+
+}  // namespace sq::detail
