@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "sq/core/error.hpp"
+#include "sq/data/datasets.hpp"
 
 namespace sq::train {
 namespace {
@@ -105,7 +106,7 @@ class Section {
 }  // namespace
 
 const std::vector<std::string>& known_datasets() {
-  static const std::vector<std::string> names = {"cifar10", "cifar100", "fashion-mnist"};
+  static const std::vector<std::string> names = data::dataset_names();
   return names;
 }
 
@@ -117,9 +118,7 @@ const std::vector<std::string>& known_methods() {
 }
 
 std::string default_data_dir(const std::string& dataset) {
-  if (dataset == "fashion-mnist") return "/usr/share/datasets/fashion-mnist";
-  if (dataset == "cifar100") return "data/cifar-100-binary";
-  return "data/cifar-10-batches-bin";
+  return data::default_data_dir(data::parse_dataset_kind(dataset));
 }
 
 std::string RunConfig::method() const {
@@ -149,7 +148,9 @@ std::string RunConfig::data_dir() const {
 }
 
 int RunConfig::classes() const {
-  return data.dataset == "cifar100" ? 100 : 10;
+  if (data.dataset == "cifar100") return 100;
+  if (data.dataset == "cifar100-coarse") return 20;
+  return 10;
 }
 
 int RunConfig::in_channels() const {

@@ -53,7 +53,11 @@ class Binder {
     RunConfig defaults;
     auto value = std::make_shared<T>(field(defaults));
     CLI::Option* opt = app_.add_option(flags, *value, help)->default_str(default_text(*value));
-    if constexpr (IsVector<T>::value) opt->delimiter(',');
+    if constexpr (IsVector<T>::value) {
+      opt->delimiter(',');
+    } else {
+      opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later override wins, as in scripts
+    }
     bound_.push_back({opt, [value, field](RunConfig& c) { field(c) = *value; }});
     return opt;
   }
@@ -120,7 +124,7 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
 
   b.option(
        "--dataset", [](RunConfig& c) -> std::string& { return c.data.dataset; },
-       "cifar10, cifar100 or fashion-mnist (28x28 padded to 32x32)")
+       "cifar10, cifar100, cifar100-coarse (20 superclasses) or fashion-mnist (28x28 padded to 32x32)")
       ->group("Data");
   b.option(
        "--data-dir", [](RunConfig& c) -> std::string& { return c.data.dir; },
@@ -270,6 +274,9 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   // Testing aid, hidden from --help: poisons one batch so the NaN handling can be exercised end to end.
   b.option(
        "--debug-inject-nan-at-step", [](RunConfig& c) -> std::int64_t& { return c.run.debug_nan_at_step; }, "")
+      ->group("");
+  b.option(
+       "--debug-sigint-at-step", [](RunConfig& c) -> std::int64_t& { return c.run.debug_sigint_at_step; }, "")
       ->group("");
 }
 

@@ -22,7 +22,7 @@ struct ModelConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "cifar10";  // cifar10, cifar100, fashion-mnist
+  std::string dataset = "cifar10";  // cifar10, cifar100, cifar100-coarse, fashion-mnist
   std::string dir;                  // "" = the dataset's default folder (see default_data_dir)
   std::int64_t train_limit = 0;     // use the first N training images (0: all)
   std::int64_t test_limit = 0;      // evaluate on the first N test images (0: all)
@@ -68,6 +68,7 @@ struct RunSettings {
   bool cuda_graph = true;
   std::int64_t max_steps = 0;           // stop (with a checkpoint) after this many steps in this process; 0: no limit
   std::int64_t debug_nan_at_step = -1;  // testing: poison the batch of this global step with NaN
+  std::int64_t debug_sigint_at_step = -1;  // testing: raise SIGINT after this global step
 };
 
 struct RunConfig {
@@ -89,7 +90,7 @@ struct RunConfig {
   LrSchedule lr_schedule() const;
   std::string output_dir() const;  // run.output or runs/<name>
   std::string data_dir() const;    // data.dir or the dataset's default
-  int classes() const;             // 10 or 100
+  int classes() const;             // 10, 100 or 20 (cifar100-coarse)
   int in_channels() const;         // 3 (CIFAR) or 1 (Fashion-MNIST)
 
   // Metadata a checkpoint must match to be loaded by this run (arch, classes, quantizer, ...).
