@@ -18,6 +18,21 @@ cudnnMathType_t requested_math(MathMode math) {
   return math == MathMode::tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 }
 
+// FFT and Winograd algorithms compute the convolution in a transformed domain: faster, but their rounding is not
+// that of fp32 sums of products, so strict fp32 mode leaves them out (TF32 mode may use them).
+bool transform_based(cudnnConvolutionFwdAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+bool transform_based(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+}
+bool transform_based(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+         a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+}
+
 // The first (fastest) usable result (in fp32 mode: no tensor-op algorithm; the descriptor keeps CUDNN_FMA_MATH) of
 // cudnnFind / cudnnGet_v7, both sorted by expected time.
 template <class Perf>
@@ -26,7 +41,10 @@ bool pick(const std::vector<Perf>& results, int count, const ExecutionContext& c
     const Perf& r = results[static_cast<std::size_t>(i)];
     if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kMaxWorkspaceBytes) continue;
     if (ctx.deterministic && r.determinism != CUDNN_DETERMINISTIC) continue;
-    if (ctx.math == MathMode::fp32 && r.mathType != CUDNN_FMA_MATH && r.mathType != CUDNN_DEFAULT_MATH) continue;
+    if (ctx.math == MathMode::fp32 &&
+        ((r.mathType != CUDNN_FMA_MATH && r.mathType != CUDNN_DEFAULT_MATH) || transform_based(r.algo))) {
+      continue;
+    }
     *chosen = r;
     return true;
   }

@@ -44,7 +44,7 @@ struct Side {
 
 struct ParityOptions {
   bool training = true;
-  double tol = 1e-5;
+  double tol = 1e-4;  // max error relative to the reference's largest magnitude: "far under 1e-3"
   std::uint64_t step = 3;
 };
 
@@ -72,9 +72,9 @@ void expect_parity(const Factory& make, const sq::Shape& input_shape, std::uint3
   for (Side* s : {&cpu, &gpu}) {
     s->arena.values().copy_from(sq::Tensor::from_vector(values, {cpu.arena.numel()}));
     if (s->arena.quantized_numel() > 0) {
-      s->arena.hybrid().copy_from(sq::Tensor::from_vector(
-          std::vector<float>(values.begin(), values.begin() + cpu.arena.quantized_numel()),
-          {cpu.arena.quantized_numel()}));
+      s->arena.hybrid().copy_from(
+          sq::Tensor::from_vector(std::vector<float>(values.begin(), values.begin() + cpu.arena.quantized_numel()),
+                                  {cpu.arena.quantized_numel()}));
     }
   }
   std::vector<float> x(static_cast<std::size_t>(sq::shape_numel(input_shape)));
@@ -102,8 +102,8 @@ void expect_parity(const Factory& make, const sq::Shape& input_shape, std::uint3
 
   const sq::Tensor& y_cpu = cpu.module->forward(x_cpu, cpu.ctx);
   const std::vector<float> h_y = y_cpu.to_vector<float>();
-  const std::vector<float> h_dx = opt.training ? cpu.module->backward(dy_cpu, cpu.ctx).to_vector<float>()
-                                               : std::vector<float>();
+  const std::vector<float> h_dx =
+      opt.training ? cpu.module->backward(dy_cpu, cpu.ctx).to_vector<float>() : std::vector<float>();
 
   const sq::Tensor* y_gpu = &gpu.module->forward(x_gpu, gpu.ctx);
   const sq::Tensor* dx_gpu = opt.training ? &gpu.module->backward(dy_gpu, gpu.ctx) : nullptr;
@@ -124,8 +124,7 @@ void expect_parity(const Factory& make, const sq::Shape& input_shape, std::uint3
   if (opt.training) {
     EXPECT_LT(relative_error(dx_gpu->to_vector<float>(), h_dx), opt.tol) << what << ": input gradient";
     for (std::size_t k = 0; k < cpu.params.size(); ++k) {
-      EXPECT_LT(relative_error(gpu.params[k]->grad.to_vector<float>(), cpu.params[k]->grad.to_vector<float>()),
-                opt.tol)
+      EXPECT_LT(relative_error(gpu.params[k]->grad.to_vector<float>(), cpu.params[k]->grad.to_vector<float>()), opt.tol)
           << what << ": gradient of " << cpu.params[k]->name;
     }
   }
@@ -201,7 +200,7 @@ TEST(NnGpuParity, BasicBlocksAndASmallNet) {
     s->emplace<sq::nn::Linear>("net.fc", 8 * 8 * 8, 10, true, true);
     return std::unique_ptr<Module>(std::move(s));
   };
-  expect_parity(net, {6, 3, 16, 16}, 22, {true, 1e-4, 3});
+  expect_parity(net, {6, 3, 16, 16}, 22);
 }
 
 TEST(NnGpuParity, SoftmaxCrossEntropy) {
@@ -229,8 +228,9 @@ TEST(NnGpuParity, SoftmaxCrossEntropy) {
     gpu_loss.forward(z_gpu, l_gpu, gpu_ctx);
     EXPECT_NEAR(gpu_loss.read_loss(), cpu_loss.read_loss(), 1e-5 * std::fabs(cpu_loss.read_loss()));
     EXPECT_EQ(gpu_loss.read_correct(), cpu_loss.read_correct());
-    EXPECT_LT(relative_error(gpu_loss.backward(gpu_ctx).to_vector<float>(), cpu_loss.backward(cpu_ctx).to_vector<float>()),
-              1e-5);
+    EXPECT_LT(
+        relative_error(gpu_loss.backward(gpu_ctx).to_vector<float>(), cpu_loss.backward(cpu_ctx).to_vector<float>()),
+        1e-5);
   }
 }
 

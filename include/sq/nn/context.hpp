@@ -9,7 +9,8 @@
 
 namespace sq::nn {
 
-// GPU matrix math: strict IEEE fp32, or TF32 tensor cores (the default, for speed). The CPU is always fp32.
+// GPU matrix math: strict fp32 (FMA sums of products: no TF32, no FFT / Winograd convolutions), or TF32 tensor cores
+// (the default, for speed). The CPU is always fp32.
 enum class MathMode { fp32, tf32 };
 
 struct CudaLibraries;  // cuBLAS + cuDNN handles bound to the context's stream (src/cuda/), opaque to CPU builds
