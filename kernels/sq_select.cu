@@ -1,6 +1,7 @@
 // SQ selection for ALL layers in one launch: one 256-thread block per layer computes p from the unit errors
-// (segmented canonical sums), the sampler's choice of N_q units (topk / frozen / sorted: keys + an exact
-// block-wide radix select of the N_q largest, ties to the lower index; roulette / caffe: a sum tree walked by
+// (segmented canonical sums), the sampler's choice of N_q units (topk / frozen / sorted: keys, then the N_q
+// largest, ties to the lower index, by ranking in shared memory for <= 1024 units or an exact block-wide radix
+// select beyond; roulette / caffe: a sum tree walked by
 // one thread, sq/detail/sq_roulette.hpp), writes the mask and the layer's statistics.
 #include <cub/block/block_scan.cuh>
 
@@ -72,6 +73,27 @@ __device__ void radix_select_top(const std::uint64_t* keys, std::int64_t n, std:
   }
 }
 
+// Same result as radix_select_top for layers of at most kRankSelectMax units (most layers: one row each per
+// output channel): unit i is selected when fewer than k units rank above it (larger key, or equal key and lower
+// index). O(n^2 / 256) compares on keys held in shared memory, no serial step: cheaper than 8 radix passes here.
+constexpr int kRankSelectMax = 1024;
+
+__device__ void rank_select_top(const std::uint64_t* keys, std::int64_t n, std::int64_t k, std::uint8_t* mask,
+                                std::uint64_t* shared_keys) {
+  for (std::int64_t i = threadIdx.x; i < n; i += kSqBlock) shared_keys[i] = keys[i];
+  __syncthreads();
+  for (std::int64_t i = threadIdx.x; i < n; i += kSqBlock) {
+    const std::uint64_t key = shared_keys[i];
+    std::int64_t rank = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const std::uint64_t other = shared_keys[j];
+      rank += (other > key || (other == key && j < i)) ? 1 : 0;
+    }
+    mask[i] = rank < k ? 1 : 0;
+  }
+  __syncthreads();
+}
+
 // Sum tree over `leaf_value` (0 beyond n), then one thread draws `count` units.
 template <class LeafValue>
 __device__ void roulette_in_block(double* tree, std::int64_t leaves, std::int64_t n, std::int64_t count,
@@ -95,6 +117,7 @@ __global__ void __launch_bounds__(kSqBlock) select_kernel(detail::SqWorkspaceVie
   __shared__ double shared[kSqBlock];
   __shared__ RadixShared radix;
   __shared__ BlockScan::TempStorage scan;
+  __shared__ std::uint64_t small_keys[kRankSelectMax];
   const int l = blockIdx.x;
   const detail::SqLayerDesc layer = ws.layers[l];
   const std::int64_t n = layer.units;
@@ -130,7 +153,11 @@ __global__ void __launch_bounds__(kSqBlock) select_kernel(detail::SqWorkspaceVie
         keys[i] = detail::unit_key(config, subsequence, i, e[i], sorted ? 0.0 : probability(i));
       }
       __syncthreads();
-      radix_select_top(keys, n, layer.n_q, mask, radix, scan);
+      if (n <= kRankSelectMax) {
+        rank_select_top(keys, n, layer.n_q, mask, small_keys);
+      } else {
+        radix_select_top(keys, n, layer.n_q, mask, radix, scan);
+      }
     } else if (config.sampler == detail::SelectKind::roulette) {
       roulette_in_block(ws.tree + layer.tree_begin, layer.tree_leaves, n, layer.n_q, 1, config.seed, subsequence, mask,
                         probability);

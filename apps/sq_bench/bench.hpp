@@ -57,6 +57,9 @@ void destroy_stream(Device device, StreamHandle stream);
 // Kernel launches recorded when `step` runs under CUDA stream capture (-1 on the cpu).
 int captured_launches(Device device, StreamHandle stream, const std::function<void()>& step);
 
+// Median microseconds of replaying `step` captured once as a CUDA graph (-1 on the cpu).
+double graph_median_us(const BenchOptions& options, StreamHandle stream, const std::function<void()>& step);
+
 }  // namespace sq::bench
 
 #define SQ_BENCH_CONCAT_(a, b) a##b

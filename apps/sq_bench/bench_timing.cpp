@@ -151,4 +151,22 @@ int captured_launches(Device device, StreamHandle stream, const std::function<vo
 #endif
 }
 
+double graph_median_us(const BenchOptions& options, StreamHandle stream, const std::function<void()>& step) {
+  if (options.device.is_cpu()) return -1.0;
+#if SQ_WITH_CUDA
+  cudaGraph_t graph;
+  cudaGraphExec_t exec;
+  SQ_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+  step();
+  SQ_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  SQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  const double us = median_us(options, stream, [&] { SQ_CUDA_CHECK(cudaGraphLaunch(exec, stream)); });
+  SQ_CUDA_CHECK(cudaGraphExecDestroy(exec));
+  SQ_CUDA_CHECK(cudaGraphDestroy(graph));
+  return us;
+#else
+  return -1.0;
+#endif
+}
+
 }  // namespace sq::bench

@@ -105,6 +105,9 @@ int bench_network(const BenchOptions& options, const NetworkShapes& net) {
   const double us = median_us(options, stream, [&] { pipeline.run(weights, hybrid, step++, stream); });
   const double copy_us = copy_median_us(options, stream, bytes);
   const int captured = captured_launches(options.device, stream, [&] { pipeline.run(weights, hybrid, 0, stream); });
+  // Replays of one captured step (the step index is fixed: the cost does not depend on it).
+  const double graph_us = graph_median_us(options, stream, [&] { pipeline.run(weights, hybrid, 3, stream); });
+  if (graph_us >= 0) std::printf("%-9s CUDA graph replay: %.1f us per step\n", net.name.c_str(), graph_us);
   // Bytes the pipeline must move at least: read W once, write W~ once (what a copy of the same buffer moves).
   const double gbps = 2.0 * static_cast<double>(bytes) / (us * 1e3);
   const double copy_gbps = 2.0 * static_cast<double>(bytes) / (copy_us * 1e3);
