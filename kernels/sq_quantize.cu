@@ -49,12 +49,13 @@ __device__ inline double layer_sum(const double* per_row, const detail::SqLayerD
   return block_canonical_sum(acc, shared);
 }
 
-__global__ void __launch_bounds__(kSqBlock) row_sums_kernel(detail::SqWorkspaceView ws, const float* weights) {
+__global__ void __launch_bounds__(kSqBlock)
+    row_sums_kernel(detail::SqWorkspaceView ws, const float* weights, bool with_signed_sum) {
   __shared__ double shared[kSqBlock];
   for (std::int64_t row = blockIdx.x; row < ws.total_rows; row += gridDim.x) {
     const RowRef ref = row_ref(ws, weights, row);
     double sum_abs, sum, max_abs;
-    row_sums(ws, ref.w, ref.layer->cols, row, true, shared, &sum_abs, &sum, &max_abs);
+    row_sums(ws, ref.w, ref.layer->cols, row, with_signed_sum, shared, &sum_abs, &sum, &max_abs);
     if (threadIdx.x == 0) {
       ws.row_sum_abs[row] = sum_abs;
       ws.row_sum[row] = sum;
@@ -142,9 +143,9 @@ __global__ void __launch_bounds__(kSqBlock) row_quantize_kernel(detail::SqWorksp
 
 // launchers
 
-void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, cudaStream_t stream) {
+void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with_signed_sum, cudaStream_t stream) {
   if (ws.total_rows == 0) return;
-  row_sums_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(ws, weights);
+  row_sums_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(ws, weights, with_signed_sum);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

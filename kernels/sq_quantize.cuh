@@ -7,7 +7,7 @@
 
 namespace sq::cuda {
 
-void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, cudaStream_t stream);
+void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with_signed_sum, cudaStream_t stream);
 void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights, cudaStream_t stream);
 void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                      bool row_sums_ready, cudaStream_t stream);

@@ -32,15 +32,17 @@ void for_each_chunk(const float* row, std::int64_t n, Body body) {
   }
 }
 
+// Sums of one row; the signed sum (twn-caffe) and the maximum (kbit) only when asked for.
+template <bool kSigned, bool kMax>
 void row_sums_one(const detail::SqWorkspaceView& ws, const float* w, std::int64_t cols, std::int64_t row) {
-  CanonicalLanes sum_abs(cols), sum(cols), max_abs(cols);
+  CanonicalLanes sum_abs(cols), sum(kSigned ? cols : 0), max_abs(kMax ? cols : 0);
   for_each_chunk(w, cols, [&](const float* x, int count) {
     for (int l = 0; l < count; ++l) {
       const double v = static_cast<double>(x[l]);
       const double a = std::fabs(v);
       sum_abs.lane[l] += a;
-      sum.lane[l] += v;
-      max_abs.lane[l] = a > max_abs.lane[l] ? a : max_abs.lane[l];
+      if (kSigned) sum.lane[l] += v;
+      if (kMax) max_abs.lane[l] = a > max_abs.lane[l] ? a : max_abs.lane[l];
     }
   });
   double m = 0.0;
@@ -111,7 +113,8 @@ void quantize_all_rows(const detail::SqWorkspaceView& ws, const float* weights, 
     const double layer_d = layer_wide ? layer_threshold(ws, layer, config.threshold) : 0.0;
     for (std::int64_t r = 0; r < layer.rows; ++r) {
       const float* w = weights + layer.offset + r * layer.cols;
-      if (!row_sums_ready) row_sums_one(ws, w, layer.cols, layer.row_begin + r);
+      if (!row_sums_ready)
+        row_sums_one<false, kKind == detail::QuantKind::kbit>(ws, w, layer.cols, layer.row_begin + r);
       const double threshold = config.threshold == detail::ThresholdMode::row_abs
                                    ? detail::twn_threshold(ws.row_sum_abs[layer.row_begin + r], layer.cols)
                                    : layer_d;
@@ -122,11 +125,16 @@ void quantize_all_rows(const detail::SqWorkspaceView& ws, const float* weights, 
 
 }  // namespace
 
-void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights) {
+void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with_signed_sum) {
   for (int l = 0; l < ws.layer_count; ++l) {
     const detail::SqLayerDesc& layer = ws.layers[l];
     for (std::int64_t r = 0; r < layer.rows; ++r) {
-      row_sums_one(ws, weights + layer.offset + r * layer.cols, layer.cols, layer.row_begin + r);
+      const float* w = weights + layer.offset + r * layer.cols;
+      if (with_signed_sum) {
+        row_sums_one<true, false>(ws, w, layer.cols, layer.row_begin + r);
+      } else {
+        row_sums_one<false, false>(ws, w, layer.cols, layer.row_begin + r);
+      }
     }
   }
 }

@@ -6,12 +6,13 @@
 
 namespace sq::cpu {
 
-// row_sum_abs, row_sum, row_max_abs for every row; sets *nonfinite when a weight is NaN or Inf.
-void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights);
+// row_sum_abs (and row_sum when `with_signed_sum`, for twn-caffe) for every row; records the lowest row holding
+// a NaN or Inf weight in *nonfinite. (max |W| is needed by kbit only, whose sums are fused into sq_row_quantize.)
+void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with_signed_sum);
 // row_deviation = sum_j |W_ij - mean(W of the layer)| for every row (twn-caffe); needs sq_row_sums.
 void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights);
 // row_scale, row_threshold and unit_error for every row (or element); computes the row sums itself unless
-// `row_sums_ready` (layer-wide thresholds need them for all rows first).
+// `row_sums_ready` (layer-wide thresholds need them for all rows first; max |W| only for kbit then).
 void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                      bool row_sums_ready);
 

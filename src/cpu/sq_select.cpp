@@ -16,7 +16,9 @@ namespace {
 using detail::canonical_sum;
 
 void select_by_keys(const detail::SqLayerDesc& layer, const std::uint64_t* keys, std::uint8_t* mask) {
-  std::vector<std::int64_t> order(static_cast<std::size_t>(layer.units));
+  // Scratch reused across steps (grows once): no allocation in a steady-state step.
+  thread_local std::vector<std::int64_t> order;
+  order.resize(static_cast<std::size_t>(layer.units));
   std::iota(order.begin(), order.end(), std::int64_t{0});
   const auto before = [&](std::int64_t a, std::int64_t b) { return keys[a] != keys[b] ? keys[a] > keys[b] : a < b; };
   std::nth_element(order.begin(), order.begin() + layer.n_q, order.end(), before);
@@ -59,7 +61,8 @@ void select_layer(const detail::SqWorkspaceView& ws, const detail::SqKernelConfi
     return;
   }
   const std::uint64_t subsequence = detail::select_subsequence(config, step, l);
-  std::vector<double> p(static_cast<std::size_t>(n), 0.0);
+  thread_local std::vector<double> p;  // reused across steps (grows once)
+  p.assign(static_cast<std::size_t>(n), 0.0);
   if (detail::uses_probability(config.sampler)) sq_probabilities(p.data(), e, n, config.probability);
   if (detail::uses_keys(config.sampler)) {
     std::uint64_t* keys = ws.unit_key + layer.unit_begin;

@@ -24,7 +24,7 @@ void raise_if_nonfinite(const SqPlan& plan, std::uint32_t row) {
 void run_step_cpu(const SqPlan& plan, const detail::SqWorkspaceView& ws, const float* weights, float* hybrid,
                   std::uint64_t step, bool quantize_all) {
   if (plan.layers.empty()) return;
-  if (plan.separate_row_sums) cpu::sq_row_sums(ws, weights);
+  if (plan.separate_row_sums) cpu::sq_row_sums(ws, weights, plan.deviation_pass);
   if (plan.deviation_pass) cpu::sq_row_deviation(ws, weights);
   cpu::sq_row_quantize(ws, weights, plan.config, plan.separate_row_sums);
   const std::uint32_t bad_row = *ws.nonfinite;

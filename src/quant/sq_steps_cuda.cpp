@@ -17,7 +17,7 @@ namespace sq::quant {
 void run_step_cuda(const SqPlan& plan, const detail::SqWorkspaceView& ws, const float* weights, float* hybrid,
                    std::uint64_t step, const std::uint64_t* device_step, bool quantize_all, StreamHandle stream) {
   if (plan.layers.empty()) return;
-  if (plan.separate_row_sums) cuda::sq_row_sums(ws, weights, stream);
+  if (plan.separate_row_sums) cuda::sq_row_sums(ws, weights, plan.deviation_pass, stream);
   if (plan.deviation_pass) cuda::sq_row_deviation(ws, weights, stream);
   cuda::sq_row_quantize(ws, weights, plan.config, plan.separate_row_sums, stream);
   if (!quantize_all) cuda::sq_select(ws, plan.config, step, device_step, stream);
