@@ -122,15 +122,20 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
   ctx.cuda->reserve_workspace(need);
 }
 
+// Deterministic mode skips cudnnFind: its choice depends on timings, so two runs could pick different algorithms
+// (different bits); the heuristics of cudnnGet..._v7 are a function of shape and device.
 void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvShape& s) {
   cudnnHandle_t handle = ctx.cuda->cudnn;
   {
     std::vector<cudnnConvolutionFwdAlgoPerf_t> results(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     int count = 0;
     cudnnConvolutionFwdAlgoPerf_t chosen{};
-    SQ_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
-                                                        static_cast<int>(results.size()), &count, results.data()));
-    bool ok = pick(results, count, ctx, &chosen);
+    bool ok = false;
+    if (!ctx.deterministic) {
+      SQ_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
+                                                          static_cast<int>(results.size()), &count, results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
     if (!ok) {
       SQ_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
                                                             static_cast<int>(results.size()), &count, results.data()));
@@ -144,9 +149,12 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
     int count = 0;
     cudnnConvolutionBwdDataAlgoPerf_t chosen{};
-    SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
-                                                             static_cast<int>(results.size()), &count, results.data()));
-    bool ok = pick(results, count, ctx, &chosen);
+    bool ok = false;
+    if (!ctx.deterministic) {
+      SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
+          handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_, static_cast<int>(results.size()), &count, results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
     if (!ok) {
       SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
           handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_, static_cast<int>(results.size()), &count, results.data()));
@@ -160,9 +168,13 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
     std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
     int count = 0;
     cudnnConvolutionBwdFilterAlgoPerf_t chosen{};
-    SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(
-        handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_, static_cast<int>(results.size()), &count, results.data()));
-    bool ok = pick(results, count, ctx, &chosen);
+    bool ok = false;
+    if (!ctx.deterministic) {
+      SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
+                                                                 static_cast<int>(results.size()), &count,
+                                                                 results.data()));
+      ok = pick(results, count, ctx, &chosen);
+    }
     if (!ok) {
       SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
                                                                    static_cast<int>(results.size()), &count,
