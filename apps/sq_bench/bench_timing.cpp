@@ -28,7 +28,7 @@ double median(std::vector<double> v) {
 }
 }  // namespace
 
-double median_us(const BenchOptions& options, StreamHandle stream, const std::function<void()>& step) {
+double median_us(const BenchOptions& options, [[maybe_unused]] StreamHandle stream, const std::function<void()>& step) {
   for (int i = 0; i < options.warmup; ++i) step();
   std::vector<double> times;
   if (options.device.is_cpu()) {
@@ -135,7 +135,8 @@ void destroy_stream(Device device, StreamHandle stream) {
 #endif
 }
 
-int captured_launches(Device device, StreamHandle stream, const std::function<void()>& step) {
+int captured_launches(Device device, [[maybe_unused]] StreamHandle stream,
+                      [[maybe_unused]] const std::function<void()>& step) {
   if (device.is_cpu()) return -1;
 #if SQ_WITH_CUDA
   cudaGraph_t graph;
@@ -151,7 +152,8 @@ int captured_launches(Device device, StreamHandle stream, const std::function<vo
 #endif
 }
 
-double graph_median_us(const BenchOptions& options, StreamHandle stream, const std::function<void()>& step) {
+double graph_median_us(const BenchOptions& options, [[maybe_unused]] StreamHandle stream,
+                       [[maybe_unused]] const std::function<void()>& step) {
   if (options.device.is_cpu()) return -1.0;
 #if SQ_WITH_CUDA
   cudaGraph_t graph;
