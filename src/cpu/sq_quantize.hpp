@@ -16,4 +16,9 @@ void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights);
 void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                      bool row_sums_ready);
 
+// Whether the AVX2 build of the row loops runs (CPU has AVX2 and SQ_CPU_NO_AVX2 is unset); tests switch it to check
+// both builds give identical results. Not thread-safe: set before running pipelines.
+bool sq_quantize_uses_avx2();
+void sq_quantize_allow_avx2(bool allow);
+
 }  // namespace sq::cpu

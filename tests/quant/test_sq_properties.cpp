@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "cpu/sq_quantize.hpp"
 #include "sq/core/error.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "sq/quant/sq_api.hpp"
@@ -310,6 +311,38 @@ TEST(SqProperties, RejectsBadSegmentsAndSteps) {
   quant::SqPipeline empty({}, o, sq::Device::cpu());
   EXPECT_NO_THROW(empty.run(w.data(), h.data(), 0, nullptr));
   EXPECT_TRUE(empty.stats(nullptr).empty());
+}
+
+}  // namespace
+
+namespace {
+
+TEST(SqProperties, Avx2AndBaselineRowLoopsAgreeBitForBit) {
+  sq::cpu::sq_quantize_allow_avx2(true);
+  if (!sq::cpu::sq_quantize_uses_avx2()) GTEST_SKIP() << "this CPU (or compiler) has no AVX2 build of the loops";
+  const std::vector<float> w = sq::test::random_weights(kBufferSize, 12);
+  for (Quantizer qz : {Quantizer::bwn, Quantizer::twn, Quantizer::twn_caffe, Quantizer::twn_channel, Quantizer::kbit}) {
+    for (quant::Granularity g : {quant::Granularity::channel, quant::Granularity::element}) {
+      quant::SqOptions o = options_with(qz, Sampler::topk, 0.5);
+      o.granularity = g;
+      o.bits = 5;
+      std::vector<Step> out;
+      std::vector<std::vector<double>> errors;
+      for (bool avx2 : {true, false}) {
+        sq::cpu::sq_quantize_allow_avx2(avx2);
+        quant::SqPipeline p(kSegments, o, sq::Device::cpu());
+        out.push_back(run(p, w, 3));
+        errors.push_back(p.errors_to_host(nullptr));
+      }
+      EXPECT_EQ(errors[0], errors[1]) << quant::to_string(qz);
+      EXPECT_EQ(out[0].mask, out[1].mask);
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        ASSERT_TRUE(out[0].hybrid[i] == out[1].hybrid[i] ||
+                    (std::isnan(out[0].hybrid[i]) && std::isnan(out[1].hybrid[i])));
+      }
+    }
+  }
+  sq::cpu::sq_quantize_allow_avx2(true);
 }
 
 }  // namespace
