@@ -1,7 +1,8 @@
 // Batch normalisation, training and evaluation, forward and backward. Channel statistics are split reductions:
 // a grid of (slice, channel) blocks writes partial sums, one thread per channel adds them in a fixed order (in
-// double), and an element-wise kernel applies the shared formulas of sq/detail/batchnorm_math.hpp. Two passes
-// (mean, then squared deviations) avoid the cancellation of E[x^2] - E[x]^2. Deterministic for a given shape.
+// double), and a plane-wise kernel applies the shared formulas of sq/detail/batchnorm_math.hpp. The forward reads x
+// twice (3 launches): sums shifted by a sample of the channel avoid the cancellation of E[x^2] - E[x]^2.
+// Deterministic for a given shape.
 #include "batchnorm.cuh"
 #include "launch.cuh"
 #include "sq/core/cuda_check.hpp"
@@ -14,7 +15,9 @@ namespace sq::gpu {
 namespace {
 constexpr int kPartialThreads = 256;
 
-enum class PartialMode { sum_x, sum_sq_dev, sum_dy_and_dy_xhat };
+// Forward: sums of (x - K) and (x - K)^2 with K = the channel's first element (a sample of the channel, so the
+// shifted sums do not cancel when the mean is large against the spread). Backward: sums of dy and dy * xhat.
+enum class PartialMode { shifted_sums, sum_dy_and_dy_xhat };
 
 // Block (s, c) sums over images [s * n / slices, (s + 1) * n / slices) of channel c.
 template <PartialMode kMode>
@@ -29,17 +32,20 @@ __global__ void bn_partials_kernel(float* partial_a, float* partial_b, const flo
   const unsigned count = static_cast<unsigned>((n1 - n0) * hw), hw32 = static_cast<unsigned>(hw);
   float a = 0.f, b = 0.f;
   float m = 0.f, is = 0.f;
-  if (kMode != PartialMode::sum_x) m = mean[ch];
-  if (kMode == PartialMode::sum_dy_and_dy_xhat) is = invstd[ch];
+  if (kMode == PartialMode::shifted_sums) {
+    m = x[ch * hw];
+  } else {
+    m = mean[ch];
+    is = invstd[ch];
+  }
   // 32-bit index arithmetic: setup() keeps tensors under 2^31 elements.
   for (unsigned j = threadIdx.x; j < count; j += blockDim.x) {
     const unsigned img = j / hw32;
     const std::int64_t idx = ((n0 + img) * c + ch) * hw + (j - img * hw32);
-    if (kMode == PartialMode::sum_x) {
-      a += x[idx];
-    } else if (kMode == PartialMode::sum_sq_dev) {
+    if (kMode == PartialMode::shifted_sums) {
       const float d = x[idx] - m;
-      a += d * d;
+      a += d;
+      b += d * d;
     } else {
       const float g = dy[idx];
       a += g;
@@ -49,10 +55,10 @@ __global__ void bn_partials_kernel(float* partial_a, float* partial_b, const flo
   sa[threadIdx.x] = a;
   sb[threadIdx.x] = b;
   block_reduce_sum(sa);
-  if (kMode == PartialMode::sum_dy_and_dy_xhat) block_reduce_sum(sb);
+  block_reduce_sum(sb);
   if (threadIdx.x == 0) {
     partial_a[ch * slices + s] = sa[0];
-    if (kMode == PartialMode::sum_dy_and_dy_xhat) partial_b[ch * slices + s] = sb[0];
+    partial_b[ch * slices + s] = sb[0];
   }
 }
 
@@ -62,22 +68,19 @@ __device__ inline double sum_slices(const float* partial, std::int64_t ch, int s
   return s;
 }
 
-__global__ void bn_finalize_mean_kernel(float* save_mean, const float* partial, std::int64_t c, std::int64_t count,
-                                        int slices) {
+__global__ void bn_finalize_stats_kernel(float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                                         const float* x, const float* partial_a, const float* partial_b, std::int64_t c,
+                                         std::int64_t hw, std::int64_t count, int slices, float momentum, float eps) {
   const std::int64_t ch = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
   if (ch >= c) return;
-  save_mean[ch] = static_cast<float>(sum_slices(partial, ch, slices) / count);
-}
-
-__global__ void bn_finalize_var_kernel(float* save_invstd, float* running_mean, float* running_var,
-                                       const float* save_mean, const float* partial, std::int64_t c, std::int64_t count,
-                                       int slices, float momentum, float eps) {
-  const std::int64_t ch = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x;
-  if (ch >= c) return;
-  const float var = static_cast<float>(sum_slices(partial, ch, slices) / count);
+  const double shift_mean = sum_slices(partial_a, ch, slices) / count;
+  const double var_d = sum_slices(partial_b, ch, slices) / count - shift_mean * shift_mean;
+  const float mean = static_cast<float>(double(x[ch * hw]) + shift_mean);
+  const float var = static_cast<float>(var_d > 0.0 ? var_d : 0.0);
+  save_mean[ch] = mean;
   save_invstd[ch] = sq::detail::bn_invstd(var, eps);
   const float unbiased = count > 1 ? var * (static_cast<float>(count) / static_cast<float>(count - 1)) : var;
-  running_mean[ch] = sq::detail::bn_running_update(running_mean[ch], save_mean[ch], momentum);
+  running_mean[ch] = sq::detail::bn_running_update(running_mean[ch], mean, momentum);
   running_var[ch] = sq::detail::bn_running_update(running_var[ch], unbiased, momentum);
 }
 
@@ -135,16 +138,12 @@ void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, flo
   const std::int64_t total = n * c * hw;
   if (total == 0) return;
   const dim3 grid(static_cast<unsigned>(slices), static_cast<unsigned>(c));
-  bn_partials_kernel<PartialMode::sum_x>
-      <<<grid, kPartialThreads, 0, stream>>>(partials, nullptr, x, nullptr, nullptr, nullptr, n, c, hw, slices);
+  float* partial_b = partials + c * slices;
+  bn_partials_kernel<PartialMode::shifted_sums>
+      <<<grid, kPartialThreads, 0, stream>>>(partials, partial_b, x, nullptr, nullptr, nullptr, n, c, hw, slices);
   SQ_CUDA_CHECK_LAUNCH();
-  bn_finalize_mean_kernel<<<channel_blocks(c), 128, 0, stream>>>(save_mean, partials, c, n * hw, slices);
-  SQ_CUDA_CHECK_LAUNCH();
-  bn_partials_kernel<PartialMode::sum_sq_dev>
-      <<<grid, kPartialThreads, 0, stream>>>(partials, nullptr, x, nullptr, save_mean, nullptr, n, c, hw, slices);
-  SQ_CUDA_CHECK_LAUNCH();
-  bn_finalize_var_kernel<<<channel_blocks(c), 128, 0, stream>>>(save_invstd, running_mean, running_var, save_mean,
-                                                                partials, c, n * hw, slices, momentum, eps);
+  bn_finalize_stats_kernel<<<channel_blocks(c), 128, 0, stream>>>(
+      save_mean, save_invstd, running_mean, running_var, x, partials, partial_b, c, hw, n * hw, slices, momentum, eps);
   SQ_CUDA_CHECK_LAUNCH();
   const PlaneLaunch launch = plane_launch(n * c, hw);
   bn_normalize_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, x, save_mean, save_invstd, gamma, beta, n * c, c,
