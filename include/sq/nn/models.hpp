@@ -1,0 +1,117 @@
+// The paper's networks (VGG-9, ResNet-20/32/44/56/110 for 32x32 inputs, SQ_SPEC section 8) and a small CNN for
+// fast CPU tests, built from one ModelSpec; Model owns the network, its parameter arena, SQ pipeline and loss.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sq/nn/context.hpp"
+#include "sq/nn/loss.hpp"
+#include "sq/nn/module.hpp"
+#include "sq/nn/parameter.hpp"
+#include "sq/quant/options.hpp"
+
+namespace sq::quant {
+class SqPipeline;
+}
+
+namespace sq::nn {
+
+struct ModelSpec {
+  std::string arch = "vgg9";  // "vgg9", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "small_cnn"
+  int in_channels = 3;        // 1 (Fashion-MNIST, padded to 32x32) or 3 (CIFAR)
+  int classes = 10;           // 10 or 100
+  int image_size = 32;        // square inputs; VGG-9 needs a multiple of 8
+  bool quantize_first = true;  // the first conv goes through SQ (the paper: yes)
+  bool quantize_last = true;   // the last FC goes through SQ (the paper: yes)
+  float dropout_scale = 1.0f;  // multiplies VGG-9's dropout rates (.25 after conv stages, .5 after FC512); 0: none
+  bool decay_1d = true;        // weight decay on 1-D parameters (BN gamma/beta, biases); the paper decays all
+
+  void validate() const;  // throws sq::Error naming the bad field
+};
+
+// All architectures build_model knows, in the order a help text lists them.
+const std::vector<std::string>& known_architectures();
+
+// One row of a model summary: a top-level layer (a BasicBlock counts as one row).
+struct LayerInfo {
+  std::string name;         // "conv1", "stage2.block0"; "" for unnamed layers (ReLU, pools)
+  std::string type;         // Module::type()
+  std::string description;  // Module::describe()
+  Shape output;             // per sample: [C, H, W] or [F]
+  std::int64_t params = 0;
+  std::int64_t quantized_params = 0;  // elements of weights that pass through SQ
+  std::int64_t quantized_rows = 0;    // their output channels: one fp32 scale each when packed
+};
+
+// The network alone: root module (a Sequential) and its summary rows. `quantize`: conv/FC weights are quantized
+// layers (SQ options present); false builds every layer full precision (FWN).
+struct Architecture {
+  std::unique_ptr<Module> root;
+  std::vector<LayerInfo> layers;
+};
+Architecture build_architecture(const ModelSpec& spec, bool quantize);
+
+// Parameter storage of a model, in full precision and packed low-bit: quantized weights at `bits` per weight
+// (each row padded to whole bytes) plus one fp32 scale per row; all other parameters fp32.
+struct ModelSize {
+  std::int64_t params = 0, quantized_params = 0, quantized_rows = 0;
+  int bits = 32;  // bits per quantized weight: 1 BWN, 2 TWN, k for k-bit; 32 for FWN
+  std::int64_t fp32_bytes = 0, packed_bytes = 0;
+};
+int quantized_bits(const quant::SqOptions& options);
+
+class Model {
+ public:
+  // Binds all parameters in one arena on ctx.device, initialises them from `seed` (He-normal conv/FC weights,
+  // BN gamma 1 / beta 0, biases 0) and, when `sq` is set and any weight is quantized, builds the SQ pipeline.
+  Model(const ModelSpec& spec, Architecture architecture, std::optional<quant::SqOptions> sq, ExecutionContext& ctx,
+        std::uint64_t seed);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelSpec& spec() const { return spec_; }
+  Module& root() { return *root_; }
+  ParameterArena& arena() { return arena_; }
+  // nullptr for FWN (no quantization: the pipeline is skipped and every layer computes with its master weights).
+  quant::SqPipeline* pipeline() { return pipeline_.get(); }
+  const std::optional<quant::SqOptions>& sq_options() const { return sq_; }
+  SoftmaxCrossEntropy& loss() { return loss_; }
+  Device device() const { return device_; }
+  std::uint64_t seed() const { return seed_; }
+
+  // Allocates every buffer for inputs [batch, in_channels, image_size, image_size] (outside any step); returns
+  // the logits shape. Cheap when the batch is unchanged.
+  Shape setup(std::int64_t batch, ExecutionContext& ctx);
+  std::int64_t batch() const { return batch_; }
+
+  // Non-trained state for checkpoints: BN running statistics, in a fixed order with unique names.
+  std::vector<NamedBuffer> buffers();
+
+  const std::vector<LayerInfo>& layers() const { return layers_; }
+  ModelSize size() const;
+  // Text table: layers, output shapes, parameters, quantized or not; totals; size fp32 vs packed low-bit.
+  std::string summary() const;
+
+ private:
+  ModelSpec spec_;
+  std::optional<quant::SqOptions> sq_;
+  std::unique_ptr<Module> root_;
+  std::vector<LayerInfo> layers_;
+  ParameterArena arena_;
+  std::unique_ptr<quant::SqPipeline> pipeline_;
+  SoftmaxCrossEntropy loss_;
+  Device device_;
+  std::uint64_t seed_;
+  std::int64_t batch_ = 0;
+};
+
+// spec.validate(), build_architecture(spec, sq.has_value()), then Model. `sq` empty: FWN. BWN / TWN: ratio 1.
+std::unique_ptr<Model> build_model(const ModelSpec& spec, const std::optional<quant::SqOptions>& sq,
+                                   ExecutionContext& ctx, std::uint64_t seed);
+
+}  // namespace sq::nn
