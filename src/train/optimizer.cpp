@@ -6,6 +6,7 @@
 
 #if SQ_WITH_CUDA
 #include "sgd.cuh"
+#include "sq/core/cuda_check.hpp"
 #endif
 
 namespace sq::train {
@@ -51,8 +52,16 @@ void Sgd::step_device_lr(const float* lr, StreamHandle stream) {
 #endif
 }
 
-void Sgd::reset() {
-  velocity_.fill_zero();
+void Sgd::reset(StreamHandle stream) {
+  if (arena_->device().is_cpu()) {
+    velocity_.fill_zero();
+    return;
+  }
+#if SQ_WITH_CUDA
+  SQ_CUDA_CHECK(cudaMemsetAsync(velocity_.raw(), 0, velocity_.bytes(), reinterpret_cast<cudaStream_t>(stream)));
+#else
+  (void)stream;
+#endif
 }
 
 }  // namespace sq::train

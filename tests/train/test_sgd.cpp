@@ -89,7 +89,7 @@ TEST(Sgd, OptimiserUpdatesTheWholeArenaAndResets) {
   std::vector<float> expected = after;
   sq::cpu::sgd_momentum_update(expected.data(), velocity.data(), grads.data(), 12, 10, 0.5f, 0.9f, 0.1f);
   EXPECT_EQ(second, expected);
-  sgd.reset();
+  sgd.reset(nullptr);
   EXPECT_EQ(sgd.velocity().to_vector<float>(), std::vector<float>(12, 0.f));
 }
 

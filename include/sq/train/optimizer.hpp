@@ -25,8 +25,9 @@ class Sgd {
   // On the CPU, `lr` is a host pointer read at call time.
   void step_device_lr(const float* lr, StreamHandle stream);
 
-  // Zeroes the velocity: SQ stages restart momentum (SQ_SPEC section 7).
-  void reset();
+  // Zeroes the velocity, ordered on `stream` after the steps enqueued there: SQ stages restart momentum
+  // (SQ_SPEC section 7).
+  void reset(StreamHandle stream);
 
   const SgdOptions& options() const { return options_; }
   void set_options(const SgdOptions& options) { options_ = options; }

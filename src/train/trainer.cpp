@@ -1,0 +1,228 @@
+// Trainer: the eager step, its CUDA-graph capture and replay, and evaluation with quantized / hybrid weights.
+#include "sq/train/trainer.hpp"
+
+#include "sq/config.hpp"
+#include "sq/core/error.hpp"
+#include "sq/quant/pipeline.hpp"
+#include "train/nvtx_range.hpp"
+
+#if SQ_WITH_CUDA
+#include <cuda_runtime_api.h>
+
+#include "cuda/step_graph.hpp"
+#include "sq/core/cuda_check.hpp"
+#else
+namespace sq::train::detail {
+class StepGraph {};  // never constructed without CUDA
+}  // namespace sq::train::detail
+#endif
+
+namespace sq::train {
+
+namespace {
+// Host-side changes between steps (pipeline uploads, legacy-stream copies) do not order with the context's
+// non-blocking stream: wait for everything before and after them. Never called inside a step.
+void wait_for_device(const nn::ExecutionContext& ctx) {
+#if SQ_WITH_CUDA
+  if (ctx.on_gpu()) SQ_CUDA_CHECK(cudaDeviceSynchronize());
+#else
+  (void)ctx;
+#endif
+}
+}  // namespace
+
+EvalWeights parse_eval_weights(const std::string& name) {
+  if (name == "quantized") return EvalWeights::quantized;
+  if (name == "hybrid") return EvalWeights::hybrid;
+  if (name == "full-precision") return EvalWeights::full_precision;
+  SQ_FAIL("unknown evaluation weights '" << name << "': use quantized, hybrid or full-precision");
+}
+
+std::string to_string(EvalWeights weights) {
+  switch (weights) {
+    case EvalWeights::quantized: return "quantized";
+    case EvalWeights::hybrid: return "hybrid";
+    case EvalWeights::full_precision: return "full-precision";
+  }
+  return "?";
+}
+
+Trainer::Trainer(nn::Model& model, nn::ExecutionContext& ctx, TrainerOptions options)
+    : model_(&model), ctx_(&ctx), options_(options), sgd_(model.arena(), options.sgd) {
+  SQ_CHECK(ctx.device == model.device(),
+           "Trainer: context on " << ctx.device.str() << ", model on " << model.device().str());
+}
+
+Trainer::~Trainer() = default;
+
+bool Trainer::graph_active() const {
+#if SQ_WITH_CUDA
+  return graph_ && graph_->ready();
+#else
+  return false;
+#endif
+}
+
+void Trainer::invalidate_graph() {
+#if SQ_WITH_CUDA
+  if (graph_) graph_->reset();
+#endif
+  eager_steps_at_batch_ = 0;
+}
+
+void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
+  const nn::ModelSpec& spec = model_->spec();
+  SQ_CHECK(images.ndim() == 4 && images.dim(1) == spec.in_channels && images.dim(2) == spec.image_size &&
+               images.dim(3) == spec.image_size && images.dtype() == DType::f32,
+           "batch images " << shape_str(images.shape()) << " " << dtype_name(images.dtype()) << " do not fit model "
+                           << spec.arch << ": expected float32 [N, " << spec.in_channels << ", " << spec.image_size
+                           << ", " << spec.image_size << "]");
+  SQ_CHECK(labels.ndim() == 1 && labels.dim(0) == images.dim(0) && labels.dtype() == DType::i32,
+           "batch labels " << shape_str(labels.shape()) << " " << dtype_name(labels.dtype())
+                           << " must be int32 [" << images.dim(0) << "]");
+  SQ_CHECK(images.device() == model_->device() && labels.device() == model_->device(),
+           "batch on " << images.device().str() << " / " << labels.device().str() << ", model on "
+                       << model_->device().str());
+  if (model_->batch() != images.dim(0)) {
+    model_->setup(images.dim(0), *ctx_);
+    invalidate_graph();
+  }
+}
+
+// The step itself. `captured`: runs under CUDA graph capture, so per-step scalars come from device memory.
+void Trainer::step_body(const Tensor& images, const Tensor& labels, float lr, bool captured) {
+  nn::ExecutionContext& ctx = *ctx_;
+  ctx.training = true;
+  ctx.step = step_;
+#if SQ_WITH_CUDA
+  ctx.device_step = captured ? graph_->device_step() : nullptr;
+#endif
+  nn::ParameterArena& arena = model_->arena();
+  if (quant::SqPipeline* pipeline = model_->pipeline()) {
+    detail::NvtxRange range("sq pipeline");
+    pipeline->run(arena.values().data<float>(), arena.hybrid().data<float>(), step_, ctx.stream, ctx.device_step);
+  }
+  const Tensor* logits = nullptr;
+  {
+    detail::NvtxRange range("forward");
+    logits = &model_->root().forward(images, ctx);
+  }
+  {
+    detail::NvtxRange range("loss");
+    model_->loss().forward(*logits, labels, ctx);
+  }
+  {
+    detail::NvtxRange range("backward");
+    model_->root().backward(model_->loss().backward(ctx), ctx);
+  }
+  {
+    detail::NvtxRange range("sgd");
+#if SQ_WITH_CUDA
+    if (captured) {
+      sgd_.step_device_lr(graph_->device_lr(), ctx.stream);
+    } else {
+      sgd_.step(lr, ctx.stream);
+    }
+#else
+    sgd_.step(lr, ctx.stream);
+#endif
+  }
+  ctx.device_step = nullptr;
+}
+
+void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
+  detail::NvtxRange range("train step");
+  ensure_batch(images, labels);
+  eval_prepared_ = false;
+  const bool want_graph = options_.use_graph && ctx_->on_gpu();
+  if (!want_graph || eager_steps_at_batch_ == 0) {
+    // Eager. On the GPU the first step at a batch size also lets the libraries finish their lazy setup before
+    // anything is captured.
+    step_body(images, labels, lr, false);
+    ++eager_steps_at_batch_;
+    ++step_;
+    return;
+  }
+#if SQ_WITH_CUDA
+  const cudaStream_t stream = reinterpret_cast<cudaStream_t>(ctx_->stream);
+  if (!graph_) graph_ = std::make_unique<detail::StepGraph>(ctx_->device);
+  if (!graph_->ready()) {
+    staged_images_ = Tensor(images.shape(), DType::f32, images.device());
+    staged_labels_ = Tensor(labels.shape(), DType::i32, labels.device());
+    graph_->capture([&] { step_body(staged_images_, staged_labels_, lr, true); }, stream);
+  }
+  detail::StepGraph::stage(staged_images_.raw(), images.raw(), images.bytes(), stream);
+  detail::StepGraph::stage(staged_labels_.raw(), labels.raw(), labels.bytes(), stream);
+  graph_->upload(step_, lr, stream);
+  graph_->launch(stream);
+  ++step_;
+#endif
+}
+
+void Trainer::write_eval_weights() {
+  quant::SqPipeline* pipeline = model_->pipeline();
+  if (!pipeline) return;  // FWN: every layer computes with its master weights
+  nn::ParameterArena& arena = model_->arena();
+  switch (eval_weights_) {
+    case EvalWeights::quantized:
+      pipeline->quantize_all(arena.values().data<float>(), arena.hybrid().data<float>(), ctx_->stream);
+      break;
+    case EvalWeights::hybrid:
+      pipeline->run(arena.values().data<float>(), arena.hybrid().data<float>(), options_.eval_draw_step,
+                    ctx_->stream);
+      break;
+    case EvalWeights::full_precision:
+      // The hybrid arena is the quantized prefix of the value arena: W~ = W.
+      wait_for_device(*ctx_);
+      copy_bytes(arena.hybrid().raw(), arena.device(), arena.values().raw(), arena.device(), arena.hybrid().bytes());
+      wait_for_device(*ctx_);
+      break;
+  }
+}
+
+void Trainer::prepare_eval(EvalWeights weights) {
+  eval_weights_ = weights;
+  write_eval_weights();
+  eval_prepared_ = true;
+}
+
+void Trainer::eval_batch(const Tensor& images, const Tensor& labels) {
+  detail::NvtxRange range("eval batch");
+  SQ_CHECK(eval_prepared_, "Trainer::eval_batch: call prepare_eval(weights) after the last training step");
+  ensure_batch(images, labels);
+  nn::ExecutionContext& ctx = *ctx_;
+  const bool was_training = ctx.training;
+  ctx.training = false;
+  ctx.device_step = nullptr;
+  try {
+    const Tensor& logits = model_->root().forward(images, ctx);
+    model_->loss().forward(logits, labels, ctx);
+  } catch (...) {
+    ctx.training = was_training;
+    throw;
+  }
+  ctx.training = was_training;
+}
+
+float Trainer::read_loss() {
+  return model_->loss().read_loss();
+}
+
+std::int64_t Trainer::read_correct() {
+  return model_->loss().read_correct();
+}
+
+void Trainer::set_ratio(double ratio) {
+  wait_for_device(*ctx_);
+  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_ratio(ratio);
+  wait_for_device(*ctx_);
+  invalidate_graph();
+}
+
+void Trainer::set_stage(int stage) {
+  wait_for_device(*ctx_);
+  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_stage(stage);
+  invalidate_graph();
+}
+
+}  // namespace sq::train
