@@ -14,8 +14,8 @@ struct StepBenchOptions {
   std::vector<std::string> archs = {"vgg9", "resnet56"};
   std::vector<std::string> methods = {"fwn", "twn", "sq-twn"};  // also "bwn", "sq-bwn"
   int batch = 128;
-  int warmup = -1;  // -1: 10 on the GPU, 1 on the CPU
-  int iters = -1;   // -1: 50 on the GPU, 3 on the CPU
+  int warmup = -1;     // -1: 10 on the GPU, 1 on the CPU
+  int iters = -1;      // -1: 50 on the GPU, 3 on the CPU
   double ratio = 0.5;  // SQ ratio of the sq-* methods
   nn::MathMode math = nn::MathMode::tf32;
   bool graph = true;     // GPU: replay the step as a CUDA graph

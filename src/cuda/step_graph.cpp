@@ -12,8 +12,8 @@ StepGraph::StepGraph(Device device) {
   SQ_CUDA_CHECK(cudaSetDevice(device.index));
   SQ_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&scalars_), sizeof(StepScalars)));
   SQ_CUDA_CHECK(cudaMemset(scalars_, 0, sizeof(StepScalars)));
-  SQ_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&host_slots_), kSlots * sizeof(StepScalars),
-                              cudaHostAllocDefault));
+  SQ_CUDA_CHECK(
+      cudaHostAlloc(reinterpret_cast<void**>(&host_slots_), kSlots * sizeof(StepScalars), cudaHostAllocDefault));
   slot_events_.resize(kSlots, nullptr);
   slot_used_.resize(kSlots, false);
   for (cudaEvent_t& e : slot_events_) SQ_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -34,8 +34,7 @@ void StepGraph::upload(std::uint64_t step, float lr, cudaStream_t stream) {
   // The previous copy out of this slot must have happened before the slot is overwritten.
   if (slot_used_[slot]) SQ_CUDA_CHECK(cudaEventSynchronize(slot_events_[slot]));
   host_slots_[slot] = StepScalars{step, lr, 0.f};
-  SQ_CUDA_CHECK(
-      cudaMemcpyAsync(scalars_, &host_slots_[slot], sizeof(StepScalars), cudaMemcpyHostToDevice, stream));
+  SQ_CUDA_CHECK(cudaMemcpyAsync(scalars_, &host_slots_[slot], sizeof(StepScalars), cudaMemcpyHostToDevice, stream));
   SQ_CUDA_CHECK(cudaEventRecord(slot_events_[slot], stream));
   slot_used_[slot] = true;
 }

@@ -45,8 +45,8 @@ class StepGraph {
 
  private:
   static constexpr int kSlots = 64;
-  StepScalars* scalars_ = nullptr;       // device
-  StepScalars* host_slots_ = nullptr;    // pinned, kSlots
+  StepScalars* scalars_ = nullptr;     // device
+  StepScalars* host_slots_ = nullptr;  // pinned, kSlots
   std::vector<cudaEvent_t> slot_events_;
   std::vector<bool> slot_used_;
   int next_slot_ = 0;

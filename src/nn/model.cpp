@@ -70,8 +70,7 @@ Model::~Model() = default;
 Shape Model::setup(std::int64_t batch, ExecutionContext& ctx) {
   SQ_CHECK(batch >= 1, "Model::setup: batch " << batch << " must be >= 1");
   SQ_CHECK(ctx.device == device_, "Model::setup on " << ctx.device.str() << " for a model built on " << device_.str());
-  const Shape logits =
-      root_->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
+  const Shape logits = root_->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
   SQ_CHECK(logits.size() == 2 && logits[0] == batch && logits[1] == spec_.classes,
            "model " << spec_.arch << " produced logits " << shape_str(logits) << ", expected [" << batch << ", "
                     << spec_.classes << "]");
@@ -121,8 +120,8 @@ std::string weights_name(const std::optional<quant::SqOptions>& sq) {
   std::ostringstream o;
   o << (sq->ratio < 1.0 ? "SQ-" : "") << quant::to_string(sq->quantizer);
   if (sq->quantizer == quant::Quantizer::kbit) o << " " << sq->bits << "-bit";
-  if (sq->ratio < 1.0) o << ", ratio " << sq->ratio << ", " << quant::to_string(sq->probability) << " / "
-                         << quant::to_string(sq->sampler);
+  if (sq->ratio < 1.0)
+    o << ", ratio " << sq->ratio << ", " << quant::to_string(sq->probability) << " / " << quant::to_string(sq->sampler);
   return o.str();
 }
 }  // namespace
@@ -138,13 +137,12 @@ std::string Model::summary() const {
     const LayerInfo& l = layers_[i];
     std::string q;
     if (l.params > 0) q = l.quantized_params > 0 ? "yes (" + std::to_string(l.quantized_rows) + " rows)" : "no";
-    o << std::left << std::setw(4) << i << std::setw(18) << (l.name.empty() ? "-" : l.name) << std::setw(14)
-      << l.type << std::setw(14) << per_sample(l.output) << std::right << std::setw(10) << l.params << "  "
-      << std::left << q << (q.empty() ? "" : "; ") << l.description << "\n";
+    o << std::left << std::setw(4) << i << std::setw(18) << (l.name.empty() ? "-" : l.name) << std::setw(14) << l.type
+      << std::setw(14) << per_sample(l.output) << std::right << std::setw(10) << l.params << "  " << std::left << q
+      << (q.empty() ? "" : "; ") << l.description << "\n";
   }
   const ModelSize s = size();
-  o << "parameters: " << s.params << " (" << s.quantized_params << " quantized, in " << s.quantized_rows
-    << " rows)\n";
+  o << "parameters: " << s.params << " (" << s.quantized_params << " quantized, in " << s.quantized_rows << " rows)\n";
   o << "size: fp32 " << mib(s.fp32_bytes);
   if (sq_) {
     o << "; packed " << s.bits << "-bit weights + fp32 row scales + fp32 others " << mib(s.packed_bytes) << " ("

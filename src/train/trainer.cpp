@@ -78,8 +78,8 @@ void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
                            << spec.arch << ": expected float32 [N, " << spec.in_channels << ", " << spec.image_size
                            << ", " << spec.image_size << "]");
   SQ_CHECK(labels.ndim() == 1 && labels.dim(0) == images.dim(0) && labels.dtype() == DType::i32,
-           "batch labels " << shape_str(labels.shape()) << " " << dtype_name(labels.dtype())
-                           << " must be int32 [" << images.dim(0) << "]");
+           "batch labels " << shape_str(labels.shape()) << " " << dtype_name(labels.dtype()) << " must be int32 ["
+                           << images.dim(0) << "]");
   SQ_CHECK(images.device() == model_->device() && labels.device() == model_->device(),
            "batch on " << images.device().str() << " / " << labels.device().str() << ", model on "
                        << model_->device().str());
@@ -168,8 +168,7 @@ void Trainer::write_eval_weights() {
       pipeline->quantize_all(arena.values().data<float>(), arena.hybrid().data<float>(), ctx_->stream);
       break;
     case EvalWeights::hybrid:
-      pipeline->run(arena.values().data<float>(), arena.hybrid().data<float>(), options_.eval_draw_step,
-                    ctx_->stream);
+      pipeline->run(arena.values().data<float>(), arena.hybrid().data<float>(), options_.eval_draw_step, ctx_->stream);
       break;
     case EvalWeights::full_precision:
       // The hybrid arena is the quantized prefix of the value arena: W~ = W.

@@ -21,10 +21,10 @@ class SqPipeline;
 namespace sq::nn {
 
 struct ModelSpec {
-  std::string arch = "vgg9";  // "vgg9", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "small_cnn"
-  int in_channels = 3;        // 1 (Fashion-MNIST, padded to 32x32) or 3 (CIFAR)
-  int classes = 10;           // 10 or 100
-  int image_size = 32;        // square inputs; VGG-9 needs a multiple of 8
+  std::string arch = "vgg9";   // "vgg9", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "small_cnn"
+  int in_channels = 3;         // 1 (Fashion-MNIST, padded to 32x32) or 3 (CIFAR)
+  int classes = 10;            // 10 or 100
+  int image_size = 32;         // square inputs; VGG-9 needs a multiple of 8
   bool quantize_first = true;  // the first conv goes through SQ (the paper: yes)
   bool quantize_last = true;   // the last FC goes through SQ (the paper: yes)
   float dropout_scale = 1.0f;  // multiplies VGG-9's dropout rates (.25 after conv stages, .5 after FC512); 0: none
