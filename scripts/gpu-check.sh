@@ -27,4 +27,6 @@ test_rc=${PIPESTATUS[0]}
 if [ -x "$BUILD/apps/sq_bench/sq_bench" ]; then
   "$BUILD/apps/sq_bench/sq_bench" --device cuda 2>&1 | tee "$OUT/bench.log" | tail -30
 fi
+# The same training steps in PyTorch eager (SQ-TWN with torch.multinomial per layer), for docs/PERFORMANCE.md.
+python3 scripts/bench_pytorch_step.py --device cuda 2>&1 | tee "$OUT/bench_pytorch.log" | tail -12
 exit "$test_rc"

@@ -16,6 +16,10 @@ struct BenchOptions {
   int steps = 50;    // timed repetitions (the median is reported)
   int warmup = 5;    // untimed repetitions first
   std::string only;  // run only sections whose name contains this (empty: all)
+  // Section "step" (training step): batch size, GPU math mode ("tf32" or "fp32"), CUDA-graph replays.
+  int batch = 128;
+  std::string math = "tf32";
+  bool graph = true;
 };
 
 struct Section {

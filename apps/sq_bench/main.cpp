@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--warmup", options.warmup, "untimed repetitions first")->capture_default_str();
   app.add_option("--only", options.only, "run only sections whose name contains this");
+  app.add_option("--batch", options.batch, "step section: batch size")->capture_default_str();
+  app.add_option("--math", options.math, "step section: GPU math, tf32 or fp32")
+      ->check(CLI::IsMember({"tf32", "fp32"}));
+  app.add_flag("!--no-graph", options.graph, "step section: eager steps instead of CUDA-graph replays");
   app.add_flag("--list", list, "list the sections and exit");
   CLI11_PARSE(app, argc, argv);
   try {
