@@ -1,11 +1,7 @@
 // Host twin of kernels/sq_hybrid.cu: Q recomputed from the row's scale and threshold (sq/detail/sq_math.hpp);
 // full-precision rows are plain copies.
-// Lets GCC if-convert the comparisons in this file's loops (and so vectorise them); it precedes
-// the includes so inline helpers get the same options and still inline. It changes no result: it only
-// tells the compiler that floating-point exceptions are not trapped (no reassociation, no contraction).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
 #include "cpu/sq_hybrid.hpp"
 

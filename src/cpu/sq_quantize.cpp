@@ -3,12 +3,8 @@
 // visited in chunks of 256 (one element per lane) so the inner loops vectorise; the quantizer kind is a template
 // parameter so its switch folds away. The loops (sq_quantize_rows.inc) also exist as an AVX2 build
 // (sq_quantize_avx2.cpp), chosen at run time when the CPU has AVX2 (SQ_CPU_NO_AVX2=1 turns it off).
-// Lets GCC if-convert the comparisons in this file's loops (and so vectorise them); it precedes
-// the includes so inline helpers get the same options and still inline. It changes no result: it only
-// tells the compiler that floating-point exceptions are not trapped (no reassociation, no contraction).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
 #include "cpu/sq_quantize.hpp"
 

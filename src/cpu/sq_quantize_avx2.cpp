@@ -1,8 +1,7 @@
 // The AVX2 build of the host twin's row loops (sq_quantize_rows.inc), chosen at run time by sq_quantize.cpp.
 // Same results as the baseline build: AVX2 without FMA, no reassociation, only more lanes per instruction.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
+
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
 #include <algorithm>
 #include <cmath>

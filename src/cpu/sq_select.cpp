@@ -1,5 +1,7 @@
 // Host twin of kernels/sq_select.cu. Sums use the canonical order and keys the shared formulas, so the mask
 // equals the GPU's; the top-N_q set is found with nth_element under the same total order (key desc, index asc).
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction (results must match the kernels)
+
 #include "cpu/sq_select.hpp"
 
 #include <algorithm>

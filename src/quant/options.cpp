@@ -1,4 +1,6 @@
 // Names of the SQ options (CLI, checkpoints), their validation, and N_q (SQ_SPEC section 5).
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction (results must match the kernels)
+
 #include <algorithm>
 #include <cmath>
 
