@@ -45,6 +45,22 @@ TEST(Dropout, MaskIsTheDocumentedPhiloxFunction) {
   EXPECT_NEAR(kept, 0.7 * kN, 5 * std::sqrt(kN * 0.7 * 0.3));
 }
 
+TEST(Dropout, RaggedSizesFollowTheSameFunction) {
+  for (int n : {1, 2, 3, 5, 7, 13}) {
+    sq::nn::Dropout drop("ragged", 0.5f);
+    auto ctx = sq::nn::make_context(sq::Device::cpu());
+    ctx.seed = 9;
+    ctx.step = 4;
+    drop.setup({1, n}, ctx);
+    drop.forward(sq::Tensor::from_vector(std::vector<float>(n, 1.f), {1, n}), ctx);
+    const std::vector<std::uint8_t> mask = drop.mask().to_vector<std::uint8_t>();
+    const std::uint64_t sub = sq::detail::dropout_subsequence(sq::nn::stable_name_hash("ragged"), 4);
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(mask[i], sq::philox_uniform_at(9, sub, static_cast<std::uint64_t>(i)) > 0.5f ? 1 : 0) << n << " " << i;
+    }
+  }
+}
+
 TEST(Dropout, ReproducibleFromTheSeedAndDifferentAcrossStepsLayersAndSeeds) {
   const auto a = run_mask("drop", 0.5f, 1, 10);
   EXPECT_EQ(run_mask("drop", 0.5f, 1, 10), a);
