@@ -60,9 +60,9 @@ def main():
                 written.append((name, config(name, arch, method, dataset, optim, {})))
     # Quick configs: a small CNN on Fashion-MNIST that trains in minutes on a 2-core CPU (scripts/train.sh uses
     # quick-sq-twn-fashion-mnist when no GPU is visible). Shorter stages, cosine schedule, no augmentation.
-    quick_optim = {"batch": 64, "iterations": 1500, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
+    quick_optim = {"batch": 64, "iterations": 3000, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
                    "schedule": "cosine", "step_size": 0, "gamma": 0.1, "milestones": []}
-    quick_run = {"log_every": 50, "checkpoint_every": 500}
+    quick_run = {"log_every": 100, "checkpoint_every": 1000}
     for method in METHODS:
         name = f"quick-{method}-fashion-mnist"
         written.append((name, config(name, "small_cnn", method, "fashion-mnist", quick_optim, quick_run,

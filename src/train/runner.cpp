@@ -1,0 +1,321 @@
+// The run loop: data, model and trainer set up once; then stages (SQ ratio, schedule restart, momentum reset),
+// epochs, per-epoch evaluation, metrics, checkpoints; resume, NaN/Inf stop, Ctrl-C and step-limit exits.
+#include "sq/train/runner.hpp"
+
+#include <cmath>
+#include <csignal>
+
+#include "sq/core/error.hpp"
+#include "sq/data/data.hpp"
+#include "sq/nn/context.hpp"
+#include "sq/nn/models.hpp"
+#include "sq/quant/pipeline.hpp"
+#include "sq/train/progress.hpp"
+#include "sq/train/trainer.hpp"
+#include "train/atomic_file.hpp"
+#include "train/nvtx_range.hpp"
+#include "train/runner_state.hpp"
+#include "train/runner_support.hpp"
+
+namespace sq::train {
+
+using namespace detail;
+
+std::string to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::finished: return "finished";
+    case RunStatus::step_limit: return "step_limit";
+    case RunStatus::interrupted: return "interrupted";
+    case RunStatus::diverged: return "diverged";
+  }
+  return "?";
+}
+
+RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& out, bool interactive) {
+  config.validate("configuration");
+  SigintGuard sigint_guard;
+  const double start_s = now_s();
+
+  // ---- device, data, model, trainer: everything allocated here, before the first step.
+  const Device device = select_device(config.run.device);
+  nn::ExecutionContext ctx = nn::make_context(
+      device, config.run.math == "fp32" ? nn::MathMode::fp32 : nn::MathMode::tf32, config.run.deterministic);
+  ctx.seed = config.run.seed;
+  const data::DatasetKind kind = data::parse_dataset_kind(config.data.dataset);
+  data::Dataset train_set = data::load_dataset(kind, config.data.dir, /*train=*/true);
+  data::Dataset test_set = data::load_dataset(kind, config.data.dir, /*train=*/false);
+  limit(train_set, config.data.train_limit);
+  limit(test_set, config.data.test_limit);
+  SQ_CHECK(train_set.size() >= config.optim.batch,
+           "the training set has " << train_set.size() << " images, fewer than one batch of " << config.optim.batch);
+  const data::Normalization norm = data::compute_normalization(train_set);
+  data::BatchLoader train_loader(train_set, device, train_augmentation(config, kind), norm, config.optim.batch,
+                                 config.run.seed, /*shuffle=*/true, ctx.stream);
+  data::BatchLoader test_loader(test_set, device, data::default_augmentation(kind, /*train=*/false), norm,
+                                config.data.eval_batch, config.run.seed, /*shuffle=*/false, ctx.stream);
+
+  nn::ModelSpec spec;
+  spec.arch = config.model.arch;
+  spec.in_channels = train_set.channels();
+  spec.classes = train_set.classes;
+  spec.image_size = static_cast<int>(train_loader.image_shape()[2]);
+  spec.quantize_first = config.model.quantize_first;
+  spec.quantize_last = config.model.quantize_last;
+  spec.dropout_scale = static_cast<float>(config.model.dropout_scale);
+  spec.decay_1d = config.model.decay_1d;
+  std::unique_ptr<nn::Model> model = nn::build_model(spec, sq_options(config), ctx, config.run.seed);
+  model->setup(config.optim.batch, ctx);
+  TrainerOptions trainer_options;
+  trainer_options.sgd.momentum = static_cast<float>(config.optim.momentum);
+  trainer_options.sgd.weight_decay = static_cast<float>(config.optim.weight_decay);
+  trainer_options.use_graph = config.run.cuda_graph;
+  trainer_options.eval_draw_step = eval_draw_step(config.run.eval_seed);
+  Trainer trainer(*model, ctx, trainer_options);
+
+  const std::string dir = config.output_dir();
+  make_dirs(dir);
+  const std::string last_path = dir + "/last.safetensors";
+  MetricsWriter metrics(dir + "/metrics.jsonl");
+  const std::string config_text = config.to_json() + "\n";
+  write_file_atomically(dir + "/config.json",
+                        [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
+
+  detail::RunState state;
+  bool resumed_mid_stage = false;
+  if (!resume.empty()) {
+    const Checkpoint checkpoint = read_checkpoint(resume);
+    state = detail::load_checkpoint_into(checkpoint, resume, config, *model, trainer);
+    if (state.position.stage_complete) {
+      state.position.stage += 1;
+      state.position.step = 0;
+      state.position.stage_complete = false;
+      state.epoch = {};
+      state.best_test_error = kNotMeasured;
+    } else {
+      resumed_mid_stage = true;
+    }
+    metrics.write_event("resume",
+                        {{"checkpoint", resume}, {"global_step", std::to_string(state.position.global_step)}});
+  } else {
+    metrics.write_event("start", {{"name", config.name}, {"method", config.method()}, {"device", device.str()}});
+  }
+
+  const int stages = static_cast<int>(config.quant.stages.size());
+  const std::int64_t iterations = config.optim.iterations;
+  const std::int64_t steps_per_epoch = train_loader.batches_per_epoch();
+  const bool check_every_step = device.is_cpu();  // reading the loss is free on the CPU; a sync on a GPU
+  out << "train_cifar: " << config.name << " (" << config.method() << ", " << config.model.arch << ", "
+      << config.data.dataset << ") on " << describe_device(device) << "\n"
+      << "  data: " << train_set.size() << " training / " << test_set.size() << " test images, " << steps_per_epoch
+      << " steps per epoch; " << stages << " stage(s) of " << iterations << " steps; output " << dir << "\n";
+  if (!resume.empty()) {
+    out << "  resumed from " << resume << " at stage " << state.position.stage + 1 << ", step " << state.position.step
+        << " (global step " << state.position.global_step << ")\n";
+  }
+  out << model->summary() << std::flush;
+
+  RunOutcome outcome;
+  outcome.stages = state.stages;
+  ProgressReporter progress(out, interactive);
+  std::int64_t steps_this_process = 0;
+  std::int64_t last_checkpoint_step = -1;
+
+  auto save = [&](const std::string& path) {
+    state.position.epoch = state.position.step / steps_per_epoch;
+    write_checkpoint(path, detail::make_checkpoint(config, *model, trainer, state));
+    outcome.last_checkpoint = path;
+    last_checkpoint_step = state.position.global_step;
+  };
+  auto stop = [&](RunStatus status, const std::string& message) {
+    progress.break_line();
+    outcome.status = status;
+    outcome.message = message;
+    outcome.global_step = state.position.global_step;
+    outcome.stages = state.stages;
+    metrics.write_event(to_string(status),
+                        {{"message", message}, {"global_step", std::to_string(outcome.global_step)}});
+    return outcome;
+  };
+
+  for (; state.position.stage < stages; ++state.position.stage) {
+    detail::RunPosition& pos = state.position;
+    const double ratio = config.quant.stages[static_cast<std::size_t>(pos.stage)];
+    trainer.set_stage(pos.stage);
+    trainer.set_ratio(ratio);
+    if (!resumed_mid_stage) {
+      // SQ_SPEC section 7: every stage is a full run from the previous stage's weights; momentum restarts.
+      trainer.reset_optimizer();
+      pos.step = 0;
+      state.epoch = {};
+      state.best_test_error = kNotMeasured;
+    }
+    const LrSchedule schedule = config.lr_schedule();
+    const double stage_start_s = now_s();
+    bool loader_ready = false;
+    double log_start_s = now_s();
+    std::int64_t log_start_step = pos.step;
+    double last_loss = kNotMeasured;
+    EvalResult last_quantized, last_hybrid;
+
+    while (pos.step < iterations) {
+      const std::int64_t epoch = pos.step / steps_per_epoch;
+      const std::int64_t in_epoch = pos.step % steps_per_epoch;
+      const data::Batch* batch = nullptr;
+      {
+        detail::NvtxRange range("data");
+        if (in_epoch == 0 || !loader_ready) {
+          // The order and augmentation of an epoch depend on (seed, stage, epoch): a resumed run rebuilds the
+          // same epoch and skips the batches already trained on.
+          train_loader.start_epoch((static_cast<std::uint64_t>(pos.stage) << 32) | static_cast<std::uint64_t>(epoch));
+          for (std::int64_t skip = 0; skip < in_epoch; ++skip) train_loader.next();
+          loader_ready = true;
+        }
+        batch = train_loader.next();
+        SQ_CHECK(batch != nullptr, "internal: the training loader ran out of batches within an epoch");
+        if (pos.global_step == config.run.debug_nan_at_step) poison_with_nan(batch->images, ctx.stream);
+      }
+      const double lr = schedule.at(pos.step);
+      trainer.train_step(batch->images, batch->labels, static_cast<float>(lr));
+      ++pos.step;
+      ++pos.global_step;
+      ++steps_this_process;
+
+      const bool log_now = pos.step % config.run.log_every == 0;
+      const bool epoch_end = pos.step % steps_per_epoch == 0 || pos.step == iterations;
+      const bool stage_end = pos.step == iterations;
+      const bool checkpoint_now = config.run.checkpoint_every > 0 && pos.global_step % config.run.checkpoint_every == 0;
+      if (config.run.debug_sigint_at_step >= 0 && pos.global_step == config.run.debug_sigint_at_step) {
+        std::raise(SIGINT);
+      }
+      const bool interrupted = sigint_received();
+      const bool step_limit = config.run.max_steps > 0 && steps_this_process >= config.run.max_steps;
+      if (check_every_step || log_now || epoch_end || checkpoint_now || interrupted || step_limit) {
+        const double loss = trainer.read_loss();
+        const std::string bad = divergence(loss, *model, ctx);
+        if (!bad.empty()) {
+          std::string message = "training diverged at step " + std::to_string(pos.global_step) + " (stage " +
+                                std::to_string(pos.stage + 1) + ", iteration " + std::to_string(pos.step) +
+                                "): " + bad + "; stopped without saving. ";
+          message += last_checkpoint_step < 0 ? std::string("This run wrote no checkpoint")
+                                              : "The last good checkpoint is " + outcome.last_checkpoint + " (step " +
+                                                    std::to_string(last_checkpoint_step) + ")";
+          message += "; try a lower --lr or check the data";
+          return stop(RunStatus::diverged, message);
+        }
+        state.epoch.add(loss, trainer.read_correct(), batch->size);
+        last_loss = loss;
+      }
+      if (log_now) {
+        const double t = now_s();
+        StepMetrics m;
+        m.stage = pos.stage;
+        m.ratio = ratio;
+        m.epoch = epoch;
+        m.step = pos.step;
+        m.global_step = pos.global_step;
+        m.lr = lr;
+        m.loss = last_loss;
+        m.train_error = 100.0 * (1.0 - static_cast<double>(trainer.read_correct()) / static_cast<double>(batch->size));
+        m.images_per_s = t > log_start_s
+                             ? static_cast<double>((pos.step - log_start_step) * config.optim.batch) / (t - log_start_s)
+                             : kNotMeasured;
+        m.elapsed_s = t - start_s;
+        m.layers = layer_stats(*model, ctx.stream);
+        metrics.write(m);
+        ProgressState ps;
+        ps.stage = pos.stage;
+        ps.stages = stages;
+        ps.ratio = ratio;
+        ps.epoch = epoch;
+        ps.step = pos.step;
+        ps.stage_steps = iterations;
+        ps.done = pos.global_step;
+        ps.total = static_cast<std::int64_t>(stages) * iterations;
+        ps.lr = lr;
+        ps.loss = last_loss;
+        ps.images_per_s = std::isfinite(m.images_per_s) ? m.images_per_s : 0;
+        progress.update(ps, t);
+        log_start_s = t;
+        log_start_step = pos.step;
+      }
+      if (epoch_end) {
+        const bool eval_due =
+            stage_end || (config.run.eval_every_epochs > 0 && (epoch + 1) % config.run.eval_every_epochs == 0);
+        EpochMetrics m;
+        m.stage = pos.stage;
+        m.ratio = ratio;
+        m.epoch = epoch;
+        m.step = pos.step;
+        m.global_step = pos.global_step;
+        m.lr = lr;
+        m.train_loss = state.epoch.mean_loss();
+        m.train_error = state.epoch.error_percent();
+        if (eval_due) {
+          last_quantized = evaluate(trainer, test_loader, EvalWeights::quantized);
+          last_hybrid =
+              model->pipeline() && ratio < 1.0 ? evaluate(trainer, test_loader, EvalWeights::hybrid) : EvalResult{};
+          m.test_loss = last_quantized.loss;
+          m.test_error_quantized = last_quantized.error;
+          m.test_error_hybrid = last_hybrid.error;
+          if (!std::isfinite(state.best_test_error) || last_quantized.error < state.best_test_error) {
+            state.best_test_error = last_quantized.error;
+          }
+          progress.break_line();
+          out << "  stage " << pos.stage + 1 << " epoch " << epoch + 1 << ": train loss " << fixed2(m.train_loss)
+              << ", train err " << fixed2(m.train_error) << "%, test err " << fixed2(m.test_error_quantized)
+              << "% quantized"
+              << (std::isfinite(m.test_error_hybrid) ? ", " + fixed2(m.test_error_hybrid) + "% hybrid" : "") << "\n"
+              << std::flush;
+        }
+        m.elapsed_s = now_s() - start_s;
+        metrics.write(m);
+        if (stage_end) {
+          StageSummary s;
+          s.stage = pos.stage;
+          s.ratio = ratio;
+          s.steps = iterations;
+          s.epochs = (iterations + steps_per_epoch - 1) / steps_per_epoch;
+          s.train_loss = m.train_loss;
+          s.train_error = m.train_error;
+          s.test_error_quantized = last_quantized.error;
+          s.test_error_hybrid = last_hybrid.error;
+          s.best_test_error_quantized = state.best_test_error;
+          s.wall_s = now_s() - stage_start_s;
+          state.stages.push_back(s);
+          metrics.write(s);
+        }
+        state.epoch = {};
+        log_start_s = now_s();  // images/s measures training, not evaluation
+        log_start_step = pos.step;
+      }
+      if (stage_end) {
+        pos.stage_complete = true;
+        save(dir + "/stage" + std::to_string(pos.stage + 1) + ".safetensors");
+        save(last_path);
+        pos.stage_complete = false;
+      } else if (checkpoint_now || interrupted || step_limit) {
+        save(last_path);
+      }
+      if (interrupted) {
+        return stop(RunStatus::interrupted, "interrupted (Ctrl-C) at step " + std::to_string(pos.global_step) +
+                                                "; resume with --resume " + last_path);
+      }
+      if (step_limit) {
+        return stop(RunStatus::step_limit, "stopped after --max-steps " + std::to_string(config.run.max_steps) +
+                                               " steps at step " + std::to_string(pos.global_step) +
+                                               "; resume with --resume " + last_path);
+      }
+    }
+    resumed_mid_stage = false;
+  }
+  progress.break_line();
+  outcome.status = RunStatus::finished;
+  outcome.stages = state.stages;
+  outcome.global_step = state.position.global_step;
+  if (!state.stages.empty()) outcome.final_test_error = state.stages.back().test_error_quantized;
+  metrics.write_event("finished", {{"final_test_error_quantized", fixed2(outcome.final_test_error)},
+                                   {"global_step", std::to_string(outcome.global_step)}});
+  return outcome;
+}
+
+}  // namespace sq::train

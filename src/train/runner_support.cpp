@@ -1,0 +1,184 @@
+// Pieces of the run loop: Ctrl-C flag, output folders, augmentation and SQ options from the config, evaluation
+// passes, per-layer SQ statistics and the divergence check.
+#include "train/runner_support.hpp"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "sq/config.hpp"
+#include "sq/core/error.hpp"
+#include "sq/quant/pipeline.hpp"
+#include "train/nvtx_range.hpp"
+
+#if SQ_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include "sq/core/cuda_check.hpp"
+#endif
+
+namespace sq::train::detail {
+namespace {
+
+// The handler only sets a flag; the loop checkpoints and exits at the end of the current step. A second Ctrl-C
+// (SA_RESETHAND) kills the process the usual way.
+std::atomic<int> g_sigint{0};
+extern "C" void on_sigint(int) {
+  g_sigint.store(1);
+}
+
+}  // namespace
+
+SigintGuard::SigintGuard() {
+  g_sigint.store(0);
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  installed_ = ::sigaction(SIGINT, &action, &previous_) == 0;
+}
+
+SigintGuard::~SigintGuard() {
+  if (installed_) ::sigaction(SIGINT, &previous_, nullptr);
+}
+
+bool sigint_received() {
+  return g_sigint.load() != 0;
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void make_dirs(const std::string& path) {
+  std::string partial;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+        SQ_FAIL("cannot create output folder " << partial << ": " << std::strerror(errno));
+      }
+    }
+    if (i < path.size()) partial += path[i];
+  }
+}
+
+void limit(data::Dataset& set, std::int64_t n) {
+  if (n <= 0 || n >= set.size()) return;
+  set.images = set.images.view(0, {n, set.channels(), set.height(), set.width()});
+  set.labels = set.labels.view(0, {n});
+}
+
+data::AugmentOptions train_augmentation(const RunConfig& c, data::DatasetKind kind) {
+  if (kind == data::DatasetKind::fashion_mnist) return data::fashion_mnist_augmentation(c.data.crop, c.data.flip);
+  data::AugmentOptions a = data::default_augmentation(kind, /*train=*/true);
+  a.crop = c.data.crop;
+  a.pad = c.data.crop ? a.pad : 0;
+  a.flip = c.data.flip;
+  return a;
+}
+
+std::optional<quant::SqOptions> sq_options(const RunConfig& c) {
+  if (c.quant.quantizer == "none") return std::nullopt;
+  quant::SqOptions o;
+  o.quantizer = quant::parse_quantizer(c.quant.quantizer);
+  o.bits = c.quant.bits;
+  o.probability = quant::parse_probability(c.quant.probability);
+  o.sampler = quant::parse_sampler(c.quant.sampler);
+  o.granularity = quant::parse_granularity(c.quant.granularity);
+  o.ratio = c.quant.stages.front();
+  o.seed = c.run.seed;
+  quant::validate(o);
+  return o;
+}
+
+// The hybrid evaluation draws its selection at a fixed "step" far beyond any training step (< 2^47, the
+// pipeline's step range), chosen by the evaluation seed.
+std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
+  return (std::uint64_t{1} << 46) + eval_seed % (std::uint64_t{1} << 45);
+}
+
+EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights) {
+  detail::NvtxRange range("eval");
+  trainer.prepare_eval(weights);
+  test.start_epoch(0);
+  double loss_sum = 0;
+  std::int64_t correct = 0, seen = 0;
+  while (const data::Batch* b = test.next()) {
+    trainer.eval_batch(b->images, b->labels);
+    loss_sum += static_cast<double>(trainer.read_loss()) * static_cast<double>(b->size);
+    correct += trainer.read_correct();
+    seen += b->size;
+  }
+  EvalResult r;
+  if (seen > 0) {
+    r.loss = loss_sum / static_cast<double>(seen);
+    r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
+  }
+  return r;
+}
+
+std::vector<LayerSqStats> layer_stats(nn::Model& model, StreamHandle stream) {
+  std::vector<LayerSqStats> out;
+  quant::SqPipeline* pipeline = model.pipeline();
+  if (!pipeline) return out;
+  const std::vector<quant::SqLayerStats> stats = pipeline->stats(stream);
+  std::vector<std::string> names;
+  for (const nn::Parameter* p : model.arena().parameters()) {
+    if (p->quantized) names.push_back(p->name);
+  }
+  for (std::size_t i = 0; i < stats.size(); ++i) {
+    const quant::SqLayerStats& s = stats[i];
+    out.push_back({i < names.size() ? names[i] : "layer" + std::to_string(i), s.units, s.quantized, s.mean_error,
+                   s.mean_error_quantized, s.mean_error_fp});
+  }
+  return out;
+}
+
+// Why the run must stop ("" when it need not): a non-finite loss, or non-finite weights. A NaN can hide from the
+// loss (ReLU maps NaN to 0 in the forward pass) while the backward pass has already spread it into the weights:
+// on the CPU every master weight is checked; on a GPU the SQ pipeline's flag tells (its own sync point).
+std::string divergence(double loss, nn::Model& model, nn::ExecutionContext& ctx) {
+  if (!std::isfinite(loss)) return std::string("the loss is ") + (std::isnan(loss) ? "NaN" : "Inf");
+  if (model.device().is_cpu()) {
+    for (const nn::Parameter* p : model.arena().parameters()) {
+      const float* v = p->value.data<float>();
+      for (std::int64_t i = 0; i < p->value.numel(); ++i) {
+        if (!std::isfinite(v[i])) return "parameter " + p->name + " became NaN or Inf";
+      }
+    }
+    return "";
+  }
+  if (quant::SqPipeline* pipeline = model.pipeline()) {
+    try {
+      pipeline->check_finite(ctx.stream);
+    } catch (const Error& e) {
+      return e.message();
+    }
+  }
+  return "";
+}
+
+void poison_with_nan(const Tensor& images, StreamHandle stream) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+#if SQ_WITH_CUDA
+  // The batch is built asynchronously on `stream`: let it land before overwriting a pixel.
+  if (images.device().is_cuda()) SQ_CUDA_CHECK(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(stream)));
+#else
+  (void)stream;
+#endif
+  copy_bytes(const_cast<void*>(images.raw()), images.device(), &nan, Device::cpu(), sizeof nan);
+}
+
+std::string fixed2(double v) {
+  if (!std::isfinite(v)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f", v);
+  return text;
+}
+
+}  // namespace sq::train::detail

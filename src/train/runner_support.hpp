@@ -1,0 +1,58 @@
+// Pieces of the run loop (src/train/runner.cpp): Ctrl-C flag, output folders, augmentation and SQ options from
+// the config, evaluation passes, per-layer SQ statistics and the divergence check.
+#pragma once
+
+#include <signal.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sq/data/data.hpp"
+#include "sq/nn/models.hpp"
+#include "sq/quant/options.hpp"
+#include "sq/train/metrics.hpp"
+#include "sq/train/run_config.hpp"
+#include "sq/train/trainer.hpp"
+
+namespace sq::train::detail {
+
+// Installs a SIGINT handler that only records the signal (see sigint_received); restores the previous one.
+class SigintGuard {
+ public:
+  SigintGuard();
+  ~SigintGuard();
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+  bool installed_ = false;
+};
+bool sigint_received();
+
+double now_s();                                  // monotonic seconds
+void make_dirs(const std::string& path);         // mkdir -p; sq::Error naming the folder on failure
+void limit(data::Dataset& set, std::int64_t n);  // keep the first n samples (n <= 0: all)
+data::AugmentOptions train_augmentation(const RunConfig& config, data::DatasetKind kind);
+std::optional<quant::SqOptions> sq_options(const RunConfig& config);  // empty for FWN
+std::uint64_t eval_draw_step(std::uint64_t eval_seed);
+
+struct EvalResult {
+  double loss = kNotMeasured;
+  double error = kNotMeasured;  // %
+};
+// One pass over the test loader with the given weights (waits for the device once per batch).
+EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights);
+
+// SQ statistics of the last pipeline run, named after the quantized parameters (syncs; empty for FWN).
+std::vector<LayerSqStats> layer_stats(nn::Model& model, StreamHandle stream);
+
+// Why the run must stop ("" when it need not): a non-finite loss or non-finite weights.
+std::string divergence(double loss, nn::Model& model, nn::ExecutionContext& ctx);
+
+void poison_with_nan(const Tensor& images, StreamHandle stream);  // testing: the first pixel of the batch becomes NaN
+std::string fixed2(double v);                                     // "12.34", "-" when not finite
+
+}  // namespace sq::train::detail
