@@ -53,6 +53,7 @@ double relative_error(const std::vector<float>& a, const std::vector<float>& b) 
 
 struct StepResult {
   std::vector<float> before, after, hybrid;
+  std::vector<std::uint8_t> mask;
   std::vector<std::vector<float>> buffers;
   float loss;
 };
@@ -73,6 +74,7 @@ StepResult one_step(const ModelSpec& spec, sq::Device device, const HostBatch& b
   r.loss = trainer.read_loss();
   r.after = model->arena().values().to_vector<float>();
   r.hybrid = model->arena().hybrid().to_vector<float>();
+  r.mask = model->pipeline()->mask_to_host(ctx.stream);
   for (const auto& b : model->buffers()) r.buffers.push_back(b.tensor->to_vector<float>());
   return r;
 }
@@ -82,7 +84,16 @@ void expect_step_parity(const ModelSpec& spec) {
   const StepResult cpu = one_step(spec, sq::Device::cpu(), batch);
   const StepResult gpu = one_step(spec, sq::Device::cuda(0), batch);
   ASSERT_EQ(cpu.before, gpu.before) << "initialisation is device-independent";
-  EXPECT_EQ(cpu.hybrid, gpu.hybrid) << "same SQ selections and quantized values on both devices";
+  EXPECT_EQ(cpu.mask, gpu.mask) << "same SQ selections on both devices";
+  std::int64_t selected = 0;
+  for (std::uint8_t m : cpu.mask) selected += m;
+  EXPECT_GT(selected, 0);
+  EXPECT_LT(selected, static_cast<std::int64_t>(cpu.mask.size())) << "r = 0.5 keeps some rows full precision";
+  // Quantized values agree to 1 ulp (the SQ core's CPU/GPU contract); full-precision rows are copies.
+  ASSERT_EQ(cpu.hybrid.size(), gpu.hybrid.size());
+  for (std::size_t i = 0; i < cpu.hybrid.size(); ++i) {
+    ASSERT_LE(std::fabs(gpu.hybrid[i] - cpu.hybrid[i]), 2.5e-7f * std::fabs(cpu.hybrid[i])) << "hybrid element " << i;
+  }
   EXPECT_NEAR(gpu.loss, cpu.loss, 1e-4 * std::fabs(cpu.loss));
   std::vector<float> delta_cpu(cpu.after.size()), delta_gpu(cpu.after.size());
   for (std::size_t i = 0; i < cpu.after.size(); ++i) {
@@ -92,7 +103,7 @@ void expect_step_parity(const ModelSpec& spec) {
   EXPECT_LT(relative_error(delta_gpu, delta_cpu), 1e-4) << spec.arch << ": the update (lr * gradient) differs";
   ASSERT_EQ(cpu.buffers.size(), gpu.buffers.size());
   for (std::size_t i = 0; i < cpu.buffers.size(); ++i) {
-    EXPECT_LT(relative_error(gpu.buffers[i], cpu.buffers[i]), 1e-5) << spec.arch << " buffer " << i;
+    EXPECT_LT(relative_error(gpu.buffers[i], cpu.buffers[i]), 1e-4) << spec.arch << " buffer " << i;
   }
 }
 
