@@ -90,6 +90,25 @@ TEST(Trainer, SameSeedSameWeightsBitForBit) {
   EXPECT_NE(a.values, c.values) << "another seed gives another run";
 }
 
+// VGG-9 has dropout: its masks are drawn from (ctx.seed, the trainer's step, layer), so a rerun repeats bit for
+// bit and another run seed (same weights) gives another trajectory. Batch 2, two steps: about a second.
+TEST(Trainer, Vgg9WithDropoutRepeatsFromTheRunSeed) {
+  auto run = [](std::uint64_t run_seed) {
+    sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
+    ctx.seed = run_seed;
+    ModelSpec spec;
+    spec.arch = "vgg9";
+    const auto model = sq::nn::build_model(spec, weights("sq-twn"), ctx, 1);
+    sq::train::Trainer trainer(*model, ctx);
+    const Batch batch = make_batch(2, 3, 32, 10, 3);
+    for (int i = 0; i < 2; ++i) trainer.train_step(batch.images, batch.labels, 0.01f);
+    return model->arena().values().to_vector<float>();
+  };
+  const std::vector<float> a = run(1);
+  EXPECT_EQ(run(1), a);
+  EXPECT_NE(run(2), a) << "the run seed drives the dropout masks";
+}
+
 TEST(Trainer, EvaluationIsDeterministicAndUsesTheRequestedWeights) {
   sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
   const auto model = sq::nn::build_model(small_spec(), weights("sq-twn"), ctx, 4);
