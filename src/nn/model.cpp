@@ -76,6 +76,7 @@ Shape Model::setup(std::int64_t batch, ExecutionContext& ctx) {
                     << spec_.classes << "]");
   loss_.setup(batch, spec_.classes, ctx);
   batch_ = batch;
+  ++setup_generation_;
   wait_for_device(device_);
   return logits;
 }

@@ -83,9 +83,11 @@ void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
   SQ_CHECK(images.device() == model_->device() && labels.device() == model_->device(),
            "batch on " << images.device().str() << " / " << labels.device().str() << ", model on "
                        << model_->device().str());
-  if (model_->batch() != images.dim(0)) {
-    model_->setup(images.dim(0), *ctx_);
+  if (model_->batch() != images.dim(0)) model_->setup(images.dim(0), *ctx_);
+  if (model_->setup_generation() != setup_generation_) {
+    // New buffers (this setup, or one by other code): a recorded graph would use freed memory.
     invalidate_graph();
+    setup_generation_ = model_->setup_generation();
   }
 }
 

@@ -177,3 +177,38 @@ TEST(TrainGpu, GraphReplaysEqualEagerSteps) {
 }
 
 }  // namespace
+
+namespace {
+
+// Any setup (a new batch size, or other code setting the model up again) frees the buffers a recorded graph
+// uses: the trainer must notice, step eagerly once and record again.
+TEST(TrainGpu, GraphIsRecordedAgainAfterAnySetup) {
+  SQ_REQUIRE_GPU();
+  const sq::Device gpu = sq::Device::cuda(0);
+  sq::nn::ExecutionContext ctx = sq::nn::make_context(gpu);
+  ModelSpec spec;
+  spec.arch = "small_cnn";
+  const auto model = sq::nn::build_model(spec, sq_twn(0.5), ctx, 2);
+  sq::train::Trainer trainer(*model, ctx);
+  const HostBatch host = make_batch(8, 3, 10, 1);
+  sq::Tensor images = sq::Tensor::from_vector(host.images, {8, 3, 32, 32}, gpu);
+  sq::Tensor labels = sq::Tensor::from_vector(host.labels, {8}, gpu);
+  trainer.train_step(images, labels, 0.1f);
+  EXPECT_FALSE(trainer.graph_active()) << "the first step at a batch size is eager";
+  trainer.train_step(images, labels, 0.1f);
+  EXPECT_TRUE(trainer.graph_active());
+  model->setup(8, ctx);
+  trainer.train_step(images, labels, 0.1f);
+  EXPECT_FALSE(trainer.graph_active()) << "a setup by other code drops the graph";
+  trainer.train_step(images, labels, 0.1f);
+  EXPECT_TRUE(trainer.graph_active());
+  trainer.set_ratio(0.75);
+  EXPECT_FALSE(trainer.graph_active());
+  trainer.train_step(images, labels, 0.1f);
+  trainer.train_step(images, labels, 0.1f);
+  EXPECT_TRUE(trainer.graph_active());
+  EXPECT_TRUE(std::isfinite(trainer.read_loss()));
+  EXPECT_EQ(trainer.step(), 6u);
+}
+
+}  // namespace

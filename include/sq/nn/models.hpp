@@ -85,9 +85,11 @@ class Model {
   std::uint64_t seed() const { return seed_; }
 
   // Allocates every buffer for inputs [batch, in_channels, image_size, image_size] (outside any step); returns
-  // the logits shape. Cheap when the batch is unchanged.
+  // the logits shape. Every call sets the layers up again (Trainer calls it only when the batch size changes).
   Shape setup(std::int64_t batch, ExecutionContext& ctx);
   std::int64_t batch() const { return batch_; }
+  // Counts setups: buffers (and so any CUDA graph recorded over them) change at each one.
+  std::uint64_t setup_generation() const { return setup_generation_; }
 
   // Non-trained state for checkpoints: BN running statistics, in a fixed order with unique names.
   std::vector<NamedBuffer> buffers();
@@ -108,6 +110,7 @@ class Model {
   Device device_;
   std::uint64_t seed_;
   std::int64_t batch_ = 0;
+  std::uint64_t setup_generation_ = 0;
 };
 
 // spec.validate(), build_architecture(spec, sq.has_value()), then Model. `sq` empty: FWN. BWN / TWN: ratio 1.

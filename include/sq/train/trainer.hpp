@@ -87,6 +87,7 @@ class Trainer {
   Sgd sgd_;
   std::uint64_t step_ = 0;
   int eager_steps_at_batch_ = 0;
+  std::uint64_t setup_generation_ = 0;  // the model's, when the graph was recorded
   EvalWeights eval_weights_ = EvalWeights::quantized;
   bool eval_prepared_ = false;
   std::unique_ptr<detail::StepGraph> graph_;
