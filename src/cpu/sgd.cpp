@@ -1,4 +1,6 @@
 // Host twin of the SGD-with-momentum kernel: the same per-element formula (sq/detail/sgd.hpp) in a plain loop.
+#include "sq/detail/host_fp.hpp"  // first: no FMA contraction (results must match the kernel's --fmad=false)
+
 #include "cpu/sgd.hpp"
 
 #include "sq/detail/sgd.hpp"
