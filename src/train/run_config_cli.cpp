@@ -127,9 +127,9 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
        "cifar10, cifar100, cifar100-coarse (20 superclasses) or fashion-mnist (28x28 padded to 32x32)")
       ->group("Data");
   b.option(
-       "--data-dir", [](RunConfig& c) -> std::string& { return c.data.dir; },
-       "folder of the data set files; empty: data/cifar-10-batches-bin, data/cifar-100-binary, "
-       "/usr/share/datasets/fashion-mnist (scripts/get-cifar.sh downloads CIFAR)")
+       "--data-dir,--data", [](RunConfig& c) -> std::string& { return c.data.dir; },
+       "folder of the data set files; empty: data (CIFAR, where scripts/get-cifar.sh puts it; the "
+       "cifar-10-batches-bin / cifar-100-binary subfolder is found too) or /usr/share/datasets/fashion-mnist")
       ->group("Data");
   b.option(
        "--train-limit", [](RunConfig& c) -> std::int64_t& { return c.data.train_limit; },

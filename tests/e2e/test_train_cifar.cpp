@@ -175,6 +175,22 @@ TEST(TrainCifarE2E, BadConfigsAreRefusedWithTheFileAndReason) {
   sq_e2e::clean_up(dir);
 }
 
+TEST(TrainCifarE2E, PrintConfigAndSummaryExitWithoutTraining) {
+  RunResult run = train_cifar({"--config", SQ_SOURCE_DIR "/configs/vgg9-sq-twn-cifar10.json", "--lr", "0.05",
+                               "--method", "sq-bwn", "--print-config"});
+  ASSERT_EQ(run.rc, 0) << run.err;
+  const nlohmann::json printed = nlohmann::json::parse(run.out);
+  EXPECT_EQ(printed["optim"]["lr"], 0.05);
+  EXPECT_EQ(printed["quant"]["quantizer"], "bwn");
+  EXPECT_EQ(printed["quant"]["method"], "sq-bwn");
+  EXPECT_EQ(printed["optim"]["step_size"], 15000);
+
+  run = train_cifar({"--config", SQ_SOURCE_DIR "/configs/vgg9-sq-twn-cifar10.json", "--summary"});
+  ASSERT_EQ(run.rc, 0) << run.err;
+  EXPECT_NE(run.out.find("vgg9"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("conv1"), std::string::npos) << run.out;
+}
+
 TEST(TrainCifarE2E, BadCheckpointsAreRefused) {
   const std::string dir = sq_e2e::fresh_dir("badckpt");
   std::vector<std::string> args = sq_e2e::tiny_run(dir);
