@@ -154,7 +154,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
     bool loader_ready = false;
     double log_start_s = now_s();
     std::int64_t log_start_step = pos.step;
-    double last_loss = kNotMeasured;
+    EpochStats window;  // checked steps since the last logged line
     EvalResult last_quantized, last_hybrid;
 
     while (pos.step < iterations) {
@@ -202,8 +202,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
           message += "; try a lower --lr or check the data";
           return stop(RunStatus::diverged, message);
         }
-        state.epoch.add(loss, trainer.read_correct(), batch->size);
-        last_loss = loss;
+        const std::int64_t correct = trainer.read_correct();
+        state.epoch.add(loss, correct, batch->size);
+        window.add(loss, correct, batch->size);
       }
       if (log_now) {
         const double t = now_s();
@@ -214,8 +215,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         m.step = pos.step;
         m.global_step = pos.global_step;
         m.lr = lr;
-        m.loss = last_loss;
-        m.train_error = 100.0 * (1.0 - static_cast<double>(trainer.read_correct()) / static_cast<double>(batch->size));
+        m.loss = window.mean_loss();
+        m.train_error = window.error_percent();
+        window = {};
         m.images_per_s = t > log_start_s
                              ? static_cast<double>((pos.step - log_start_step) * config.optim.batch) / (t - log_start_s)
                              : kNotMeasured;
@@ -232,7 +234,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         ps.done = pos.global_step;
         ps.total = static_cast<std::int64_t>(stages) * iterations;
         ps.lr = lr;
-        ps.loss = last_loss;
+        ps.loss = m.loss;
         ps.images_per_s = std::isfinite(m.images_per_s) ? m.images_per_s : 0;
         progress.update(ps, t);
         log_start_s = t;

@@ -30,8 +30,10 @@ struct StepMetrics {
   std::int64_t step = 0;         // steps completed within the stage
   std::int64_t global_step = 0;  // steps completed over the whole run
   double lr = 0;
-  double loss = kNotMeasured;         // mean training loss over the steps since the last logged step
-  double train_error = kNotMeasured;  // training error (%) over the same steps
+  // Mean training loss and error (%) over the steps since the last logged line whose loss was read: every step
+  // on the CPU; on a GPU (where reading the loss waits for the device) the logged step alone.
+  double loss = kNotMeasured;
+  double train_error = kNotMeasured;
   double images_per_s = kNotMeasured;
   double elapsed_s = 0;
   std::vector<LayerSqStats> layers;
