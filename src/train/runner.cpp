@@ -81,10 +81,14 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
                         [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
 
   detail::RunState state;
+  RunOutcome outcome;
+  std::int64_t last_checkpoint_step = -1;
   bool resumed_mid_stage = false;
   if (!resume.empty()) {
     const Checkpoint checkpoint = read_checkpoint(resume);
     state = detail::load_checkpoint_into(checkpoint, resume, config, *model, trainer);
+    outcome.last_checkpoint = resume;  // the last good state until this process writes one
+    last_checkpoint_step = state.position.global_step;
     if (state.position.stage_complete) {
       state.position.stage += 1;
       state.position.step = 0;
@@ -114,11 +118,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   }
   out << model->summary() << std::flush;
 
-  RunOutcome outcome;
   outcome.stages = state.stages;
   ProgressReporter progress(out, interactive);
   std::int64_t steps_this_process = 0;
-  std::int64_t last_checkpoint_step = -1;
 
   auto save = [&](const std::string& path) {
     state.position.epoch = state.position.step / steps_per_epoch;

@@ -135,6 +135,13 @@ TEST(TrainCifarE2E, NanLossStopsNamingTheStepAndKeepsTheLastGoodCheckpoint) {
   const auto events = sq_e2e::of_kind(sq_e2e::read_metrics(dir + "/metrics.jsonl"), "event");
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back()["event"], "diverged");
+
+  // Diverging right after a resume names the checkpoint it resumed from as the last good one.
+  const RunResult again = train_cifar({"--resume", dir + "/last.safetensors", "--debug-inject-nan-at-step", "41"});
+  EXPECT_EQ(again.rc, 3) << again.err;
+  EXPECT_NE(again.err.find("diverged at step 42"), std::string::npos) << again.err;
+  EXPECT_NE(again.err.find("The last good checkpoint is " + dir + "/last.safetensors (step 40)"), std::string::npos)
+      << again.err;
   sq_e2e::clean_up(dir);
 }
 
