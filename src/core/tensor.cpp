@@ -122,7 +122,9 @@ void Tensor::fill_zero() {
     return;
   }
 #if SQ_WITH_CUDA
+  SQ_CUDA_CHECK(cudaDeviceSynchronize());  // a barrier like copy_bytes: set-up only, never inside a step
   SQ_CUDA_CHECK(cudaMemset(raw(), 0, bytes()));
+  SQ_CUDA_CHECK(cudaDeviceSynchronize());
 #endif
 }
 
@@ -165,7 +167,13 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   const cudaMemcpyKind kind = dst_device.is_cpu()   ? cudaMemcpyDeviceToHost
                               : src_device.is_cpu() ? cudaMemcpyHostToDevice
                                                     : cudaMemcpyDeviceToDevice;
+  // Tensor-level copies are whole-device barriers: work queued on non-blocking streams (every ExecutionContext
+  // has one) does not order against cudaMemcpy's legacy stream, so without the first sync a copy could read a
+  // tensor a kernel is still writing; the second makes device-to-device copies complete on return too. They are
+  // meant for set-up, checkpoints and reporting, never inside a step (stream-ordered code uses cudaMemcpyAsync).
+  SQ_CUDA_CHECK(cudaDeviceSynchronize());
   SQ_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  SQ_CUDA_CHECK(cudaDeviceSynchronize());
 #else
   SQ_FAIL("copy involving a CUDA device in a build without CUDA: " << cuda_unavailable_reason());
 #endif

@@ -126,6 +126,7 @@ void Trainer::step_body(const Tensor& images, const Tensor& labels, float lr, bo
       sgd_.step(lr, ctx.stream);
     }
 #else
+    (void)captured;  // CPU-only builds never capture
     sgd_.step(lr, ctx.stream);
 #endif
   }

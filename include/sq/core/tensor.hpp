@@ -96,7 +96,8 @@ class Tensor {
   std::shared_ptr<void> data_;  // deleter knows the device; shared only to keep the deleter type-erased
 };
 
-// Byte copies between host and device memory (device pointers only when the build has CUDA).
+// Byte copies between host and device memory (device pointers only when the build has CUDA). When a CUDA device is
+// involved the copy waits for all work on the device first and is complete on return: outside steps only.
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t bytes);
 
 }  // namespace sq
