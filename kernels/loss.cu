@@ -5,6 +5,7 @@
 #include "launch.cuh"
 #include "loss.cuh"
 #include "sq/core/cuda_check.hpp"
+#include "sq/detail/softmax_xent.hpp"
 
 namespace sq::gpu {
 
@@ -21,24 +22,11 @@ __global__ void softmax_xent_forward_kernel(float* loss, std::int32_t* correct, 
   int my_hits = 0;
   const float inv_rows = 1.f / static_cast<float>(rows);
   for (int r = threadIdx.x; r < rows; r += blockDim.x) {
-    const float* z = logits + static_cast<std::int64_t>(r) * classes;
-    float* g = dlogits + static_cast<std::int64_t>(r) * classes;
-    const int label = labels[r];
-    int best = 0;
-    for (int k = 1; k < classes; ++k) {
-      if (z[k] > z[best]) best = k;
-    }
-    const float zmax = z[best];
-    float sum = 0.f;
-    for (int k = 0; k < classes; ++k) sum += expf(z[k] - zmax);
-    const float inv_sum = 1.f / sum;
-    const bool valid = label >= 0 && label < classes;
-    for (int k = 0; k < classes; ++k) {
-      const float prob = expf(z[k] - zmax) * inv_sum;
-      g[k] = (prob - (k == label ? 1.f : 0.f)) * inv_rows;
-    }
-    my_loss += valid ? static_cast<double>(logf(sum) - (z[label] - zmax)) : nan("");
-    my_hits += best == label ? 1 : 0;
+    bool hit = false;
+    my_loss += sq::detail::softmax_xent_row(logits + static_cast<std::int64_t>(r) * classes,
+                                            dlogits + static_cast<std::int64_t>(r) * classes, labels[r], classes,
+                                            inv_rows, &hit);
+    my_hits += hit ? 1 : 0;
   }
   loss_sum[threadIdx.x] = my_loss;
   hit_sum[threadIdx.x] = my_hits;
