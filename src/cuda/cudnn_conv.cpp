@@ -123,69 +123,68 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
 }
 
 // Deterministic mode skips cudnnFind: its choice depends on timings, so two runs could pick different algorithms
-// (different bits); the heuristics of cudnnGet..._v7 are a function of shape and device.
+// (different bits); the heuristics of cudnnGet..._v7 are a function of shape and device. `find` and `get` are the
+// direction's cudnnFind... / cudnnGet..._v7 calls with the descriptors bound: (capacity, &count, results).
+namespace {
+template <class Perf, class Find, class Get>
+Perf choose_algorithm(const ExecutionContext& ctx, int capacity, Find find, Get get, const char* direction,
+                      const ConvShape& s) {
+  std::vector<Perf> results(static_cast<std::size_t>(capacity));
+  int count = 0;
+  Perf chosen{};
+  bool ok = false;
+  if (!ctx.deterministic) {
+    SQ_CUDNN_CHECK(find(capacity, &count, results.data()));
+    ok = pick(results, count, ctx, &chosen);
+  }
+  if (!ok) {
+    SQ_CUDNN_CHECK(get(capacity, &count, results.data()));
+    ok = pick(results, count, ctx, &chosen);
+  }
+  SQ_CHECK(ok,
+           "no cuDNN " << direction << " algorithm fits the math mode / determinism asked for, for " << shape_text(s));
+  return chosen;
+}
+}  // namespace
+
 void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvShape& s) {
-  cudnnHandle_t handle = ctx.cuda->cudnn;
-  {
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> results(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    int count = 0;
-    cudnnConvolutionFwdAlgoPerf_t chosen{};
-    bool ok = false;
-    if (!ctx.deterministic) {
-      SQ_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
-                                                          static_cast<int>(results.size()), &count, results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    if (!ok) {
-      SQ_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, x_desc_, w_desc_, fwd_desc_, y_desc_,
-                                                            static_cast<int>(results.size()), &count, results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    SQ_CHECK(ok, "no cuDNN forward algorithm fits the math mode / determinism asked for, for " << shape_text(s));
-    fwd_algo_ = chosen.algo;
-    fwd_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-  }
-  {
-    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
-    int count = 0;
-    cudnnConvolutionBwdDataAlgoPerf_t chosen{};
-    bool ok = false;
-    if (!ctx.deterministic) {
-      SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(
-          handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_, static_cast<int>(results.size()), &count, results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    if (!ok) {
-      SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-          handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_, static_cast<int>(results.size()), &count, results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    SQ_CHECK(ok, "no cuDNN backward-data algorithm fits the math mode / determinism asked for, for " << shape_text(s));
-    bwd_data_algo_ = chosen.algo;
-    bwd_data_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-  }
-  {
-    std::vector<cudnnConvolutionBwdFilterAlgoPerf_t> results(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
-    int count = 0;
-    cudnnConvolutionBwdFilterAlgoPerf_t chosen{};
-    bool ok = false;
-    if (!ctx.deterministic) {
-      SQ_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
-                                                                 static_cast<int>(results.size()), &count,
-                                                                 results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    if (!ok) {
-      SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
-                                                                   static_cast<int>(results.size()), &count,
-                                                                   results.data()));
-      ok = pick(results, count, ctx, &chosen);
-    }
-    SQ_CHECK(ok,
-             "no cuDNN backward-filter algorithm fits the math mode / determinism asked for, for " << shape_text(s));
-    bwd_filter_algo_ = chosen.algo;
-    bwd_filter_math_ = ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen.mathType;
-  }
+  cudnnHandle_t h = ctx.cuda->cudnn;
+  const auto fwd = choose_algorithm<cudnnConvolutionFwdAlgoPerf_t>(
+      ctx, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+      [&](int n, int* count, cudnnConvolutionFwdAlgoPerf_t* r) {
+        return cudnnFindConvolutionForwardAlgorithm(h, x_desc_, w_desc_, fwd_desc_, y_desc_, n, count, r);
+      },
+      [&](int n, int* count, cudnnConvolutionFwdAlgoPerf_t* r) {
+        return cudnnGetConvolutionForwardAlgorithm_v7(h, x_desc_, w_desc_, fwd_desc_, y_desc_, n, count, r);
+      },
+      "forward", s);
+  const auto bwd_data = choose_algorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
+      ctx, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+      [&](int n, int* count, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+        return cudnnFindConvolutionBackwardDataAlgorithm(h, w_desc_, y_desc_, bwd_data_desc_, x_desc_, n, count, r);
+      },
+      [&](int n, int* count, cudnnConvolutionBwdDataAlgoPerf_t* r) {
+        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w_desc_, y_desc_, bwd_data_desc_, x_desc_, n, count, r);
+      },
+      "backward-data", s);
+  const auto bwd_filter = choose_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
+      ctx, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+      [&](int n, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+        return cudnnFindConvolutionBackwardFilterAlgorithm(h, x_desc_, y_desc_, bwd_filter_desc_, w_desc_, n, count, r);
+      },
+      [&](int n, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
+        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x_desc_, y_desc_, bwd_filter_desc_, w_desc_, n, count,
+                                                             r);
+      },
+      "backward-filter", s);
+  // Strict fp32 keeps CUDNN_FMA_MATH on the descriptor whatever the perf record says.
+  const auto math = [&](cudnnMathType_t chosen) { return ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen; };
+  fwd_algo_ = fwd.algo;
+  fwd_math_ = math(fwd.mathType);
+  bwd_data_algo_ = bwd_data.algo;
+  bwd_data_math_ = math(bwd_data.mathType);
+  bwd_filter_algo_ = bwd_filter.algo;
+  bwd_filter_math_ = math(bwd_filter.mathType);
 }
 
 CudnnConvolution::~CudnnConvolution() {
