@@ -1,8 +1,6 @@
 // Host twins of kernels/bias.cu. Reductions accumulate in double: the twin is the reference the GPU is held to.
 #include "cpu/bias.hpp"
 
-#include <vector>
-
 namespace sq::cpu {
 
 void bias_add(float* y, const float* bias, std::int64_t outer, std::int64_t channels, std::int64_t inner) {
@@ -15,16 +13,17 @@ void bias_add(float* y, const float* bias, std::int64_t outer, std::int64_t chan
 }
 
 void bias_grad(float* dbias, const float* dy, std::int64_t outer, std::int64_t channels, std::int64_t inner) {
-  std::vector<double> sums(static_cast<std::size_t>(channels), 0.0);
-  for (std::int64_t o = 0; o < outer; ++o) {
-    for (std::int64_t c = 0; c < channels; ++c) {
+  // Channel by channel, so no scratch is needed; each channel still adds its rows' sums in the order o = 0, 1, ...
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double sum = 0.0;
+    for (std::int64_t o = 0; o < outer; ++o) {
       const float* row = dy + (o * channels + c) * inner;
       double s = 0.0;
       for (std::int64_t i = 0; i < inner; ++i) s += row[i];
-      sums[static_cast<std::size_t>(c)] += s;
+      sum += s;
     }
+    dbias[c] = static_cast<float>(sum);
   }
-  for (std::int64_t c = 0; c < channels; ++c) dbias[c] = static_cast<float>(sums[static_cast<std::size_t>(c)]);
 }
 
 }  // namespace sq::cpu

@@ -17,7 +17,7 @@ Shape ReLU::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& ReLU::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, output_.shape(), ctx, "ReLU", "input");
+  detail::check_tensor(input, output_.shape(), ctx, {"ReLU"}, "input");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::relu_forward(output_.data<float>(), input.data<float>(), input.numel(), cuda_stream(ctx));
@@ -29,7 +29,7 @@ const Tensor& ReLU::forward(const Tensor& input, ExecutionContext& ctx) {
 }
 
 const Tensor& ReLU::backward(const Tensor& grad_output, ExecutionContext& ctx) {
-  detail::check_tensor(grad_output, output_.shape(), ctx, "ReLU", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"ReLU"}, "grad_output");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::relu_backward(grad_input_.data<float>(), grad_output.data<float>(), output_.data<float>(), output_.numel(),

@@ -71,7 +71,7 @@ Shape BatchNorm::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, output_.shape(), ctx, "BatchNorm '" + name_ + "'", "input");
+  detail::check_tensor(input, output_.shape(), ctx, {"BatchNorm", name_}, "input");
   detail::check_bound(gamma_, ctx);
   saved_input_ = input.data<float>();
   const float* x = saved_input_;
@@ -102,7 +102,7 @@ const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
 const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& ctx) {
   SQ_CHECK(saved_input_ != nullptr, "BatchNorm '" << name_ << "': backward before forward");
   SQ_CHECK(ctx.training, "BatchNorm '" << name_ << "': backward needs a training-mode forward (ctx.training)");
-  detail::check_tensor(grad_output, output_.shape(), ctx, "BatchNorm '" + name_ + "'", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"BatchNorm", name_}, "grad_output");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::batchnorm_backward(grad_input_.data<float>(), gamma_.grad.data<float>(), beta_.grad.data<float>(),

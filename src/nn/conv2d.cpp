@@ -96,7 +96,7 @@ Shape Conv2d::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& Conv2d::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, input_shape_, ctx, "Conv2d '" + name_ + "'", "input");
+  detail::check_tensor(input, input_shape_, ctx, {"Conv2d", name_}, "input");
   detail::check_bound(weight_, ctx);
   saved_input_ = input.data<float>();
   const float* w = weight_.effective.data<float>();
@@ -133,7 +133,7 @@ const Tensor& Conv2d::forward(const Tensor& input, ExecutionContext& ctx) {
 
 const Tensor& Conv2d::backward(const Tensor& grad_output, ExecutionContext& ctx) {
   SQ_CHECK(saved_input_ != nullptr, "Conv2d '" << name_ << "': backward before forward");
-  detail::check_tensor(grad_output, output_.shape(), ctx, "Conv2d '" + name_ + "'", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"Conv2d", name_}, "grad_output");
   const float* dy = grad_output.data<float>();
   const float* w = weight_.effective.data<float>();
   float* dw = weight_.grad.data<float>();

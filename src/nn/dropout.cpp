@@ -30,7 +30,7 @@ Shape Dropout::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& Dropout::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, output_.shape(), ctx, "Dropout '" + name_ + "'", "input");
+  detail::check_tensor(input, output_.shape(), ctx, {"Dropout", name_}, "input");
   last_training_ = ctx.training;
   if (!ctx.training) return input;
   const float scale = 1.f / (1.f - p_);
@@ -47,7 +47,7 @@ const Tensor& Dropout::forward(const Tensor& input, ExecutionContext& ctx) {
 }
 
 const Tensor& Dropout::backward(const Tensor& grad_output, ExecutionContext& ctx) {
-  detail::check_tensor(grad_output, output_.shape(), ctx, "Dropout '" + name_ + "'", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"Dropout", name_}, "grad_output");
   if (!last_training_) return grad_output;
   const float scale = 1.f / (1.f - p_);
   if (ctx.on_gpu()) {

@@ -2,7 +2,9 @@
 // device dispatch includes.
 #pragma once
 
+#include <ostream>
 #include <string>
+#include <string_view>
 
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
@@ -16,8 +18,21 @@
 
 namespace sq::nn::detail {
 
+// The layer a message is about: "Conv2d 'conv1'", or "ReLU" when unnamed. Text is only built when streamed, so
+// checks inside forward/backward allocate nothing unless they fail.
+struct Who {
+  Who(const char* kind_, std::string_view name_ = {}) : kind(kind_), name(name_) {}
+  const char* kind;
+  std::string_view name;
+};
+inline std::ostream& operator<<(std::ostream& out, const Who& who) {
+  out << who.kind;
+  if (!who.name.empty()) out << " '" << who.name << "'";
+  return out;
+}
+
 // forward/backward get what setup() prepared for: same shape, f32, on the context's device.
-inline void check_tensor(const Tensor& t, const Shape& expected, const ExecutionContext& ctx, const std::string& who,
+inline void check_tensor(const Tensor& t, const Shape& expected, const ExecutionContext& ctx, const Who& who,
                          const char* what) {
   SQ_CHECK(t.shape() == expected, who << ": " << what << " has shape " << shape_str(t.shape())
                                       << " but setup() was for " << shape_str(expected)

@@ -47,7 +47,7 @@ Shape Linear::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& Linear::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, input_shape_, ctx, "Linear '" + name_ + "'", "input");
+  detail::check_tensor(input, input_shape_, ctx, {"Linear", name_}, "input");
   detail::check_bound(weight_, ctx);
   saved_input_ = input.data<float>();
   float* y = output_.data<float>();
@@ -67,7 +67,7 @@ const Tensor& Linear::forward(const Tensor& input, ExecutionContext& ctx) {
 
 const Tensor& Linear::backward(const Tensor& grad_output, ExecutionContext& ctx) {
   SQ_CHECK(saved_input_ != nullptr, "Linear '" << name_ << "': backward before forward");
-  detail::check_tensor(grad_output, output_.shape(), ctx, "Linear '" + name_ + "'", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"Linear", name_}, "grad_output");
   const float* dy = grad_output.data<float>();
   // dW [out, in] = dy^T [out, N] x [N, in];  dx [N, in] = dy [N, out] W [out, in]
   detail::gemm(ctx, true, false, out_, in_, batch_, 1.f, dy, out_, saved_input_, in_, 0.f, weight_.grad.data<float>(),

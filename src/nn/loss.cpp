@@ -23,11 +23,12 @@ void SoftmaxCrossEntropy::setup(std::int64_t batch, int classes, ExecutionContex
 }
 
 void SoftmaxCrossEntropy::forward(const Tensor& logits, const Tensor& labels, ExecutionContext& ctx) {
-  detail::check_tensor(logits, grad_logits_.shape(), ctx, "SoftmaxCrossEntropy", "logits");
-  SQ_CHECK(labels.shape() == Shape{batch_} && labels.dtype() == DType::i32 && labels.device() == ctx.device,
-           "SoftmaxCrossEntropy: labels must be int32 ["
-               << batch_ << "] on " << ctx.device.str() << ", got " << dtype_name(labels.dtype()) << " "
-               << shape_str(labels.shape()) << " on " << labels.device().str());
+  detail::check_tensor(logits, grad_logits_.shape(), ctx, {"SoftmaxCrossEntropy"}, "logits");
+  SQ_CHECK(
+      labels.ndim() == 1 && labels.dim(0) == batch_ && labels.dtype() == DType::i32 && labels.device() == ctx.device,
+      "SoftmaxCrossEntropy: labels must be int32 [" << batch_ << "] on " << ctx.device.str() << ", got "
+                                                    << dtype_name(labels.dtype()) << " " << shape_str(labels.shape())
+                                                    << " on " << labels.device().str());
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::softmax_xent_forward(loss_.data<float>(), correct_.data<std::int32_t>(), grad_logits_.data<float>(),

@@ -41,7 +41,7 @@ Shape MaxPool2d::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& MaxPool2d::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, grad_input_.shape(), ctx, "MaxPool2d", "input");
+  detail::check_tensor(input, grad_input_.shape(), ctx, {"MaxPool2d"}, "input");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::maxpool2d_forward(output_.data<float>(), argmax_.data<std::int32_t>(), input.data<float>(), planes_, h_, w_,
@@ -55,7 +55,7 @@ const Tensor& MaxPool2d::forward(const Tensor& input, ExecutionContext& ctx) {
 }
 
 const Tensor& MaxPool2d::backward(const Tensor& grad_output, ExecutionContext& ctx) {
-  detail::check_tensor(grad_output, output_.shape(), ctx, "MaxPool2d", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"MaxPool2d"}, "grad_output");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::maxpool2d_backward(grad_input_.data<float>(), grad_output.data<float>(), argmax_.data<std::int32_t>(), planes_,
@@ -78,7 +78,7 @@ Shape GlobalAvgPool::setup(const Shape& input, ExecutionContext& ctx) {
 }
 
 const Tensor& GlobalAvgPool::forward(const Tensor& input, ExecutionContext& ctx) {
-  detail::check_tensor(input, grad_input_.shape(), ctx, "GlobalAvgPool", "input");
+  detail::check_tensor(input, grad_input_.shape(), ctx, {"GlobalAvgPool"}, "input");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::global_avgpool_forward(output_.data<float>(), input.data<float>(), planes_, hw_, cuda_stream(ctx));
@@ -90,7 +90,7 @@ const Tensor& GlobalAvgPool::forward(const Tensor& input, ExecutionContext& ctx)
 }
 
 const Tensor& GlobalAvgPool::backward(const Tensor& grad_output, ExecutionContext& ctx) {
-  detail::check_tensor(grad_output, output_.shape(), ctx, "GlobalAvgPool", "grad_output");
+  detail::check_tensor(grad_output, output_.shape(), ctx, {"GlobalAvgPool"}, "grad_output");
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::global_avgpool_backward(grad_input_.data<float>(), grad_output.data<float>(), planes_, hw_, cuda_stream(ctx));
