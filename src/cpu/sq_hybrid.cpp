@@ -4,6 +4,7 @@
 #include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
 #include "cpu/sq_hybrid.hpp"
+#include "cpu/sq_quantize.hpp"
 
 #include <cstring>
 
@@ -28,7 +29,7 @@ void hybrid_rows(float* hybrid, const detail::SqWorkspaceView& ws, const float* 
           out[j] = mask[j] ? detail::quantize_value(kKind, w[j], scale, threshold, levels) : w[j];
         }
       } else if (quantize_all || ws.mask[layer.unit_begin + r]) {
-        for (std::int64_t j = 0; j < n; ++j) out[j] = detail::quantize_value(kKind, w[j], scale, threshold, levels);
+        sq_quantize_row_values(out, w, n, config.quant, scale, threshold, levels);
       } else {
         std::memcpy(out, w, static_cast<std::size_t>(n) * sizeof(float));
       }

@@ -7,10 +7,12 @@
 #include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
 #include "cpu/sq_quantize.hpp"
+#include "cpu/sq_vec4.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "sq/detail/sq_reduce.hpp"
 #include "sq/detail/sq_row.hpp"
@@ -26,6 +28,8 @@ void row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with
 void row_deviation(const detail::SqWorkspaceView& ws, const float* weights);
 void row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                   bool row_sums_ready);
+void row_values(float* out, const float* w, std::int64_t n, detail::QuantKind kind, double scale, double threshold,
+                int levels);
 }  // namespace avx2
 
 namespace {
@@ -60,6 +64,12 @@ void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, co
                      bool row_sums_ready) {
   if (use_avx2()) return avx2::row_quantize(ws, weights, config, row_sums_ready);
   baseline::row_quantize_impl(ws, weights, config, row_sums_ready);
+}
+
+void sq_quantize_row_values(float* out, const float* w, std::int64_t n, detail::QuantKind kind, double scale,
+                            double threshold, int levels) {
+  if (use_avx2()) return avx2::row_values(out, w, n, kind, scale, threshold, levels);
+  baseline::row_values_impl(out, w, n, kind, scale, threshold, levels);
 }
 
 }  // namespace sq::cpu

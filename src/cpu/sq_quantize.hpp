@@ -16,6 +16,10 @@ void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights);
 void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                      bool row_sums_ready);
 
+// out[j] = quantize_value(kind, w[j], scale, threshold, levels) for j < n (the hybrid's quantized rows).
+void sq_quantize_row_values(float* out, const float* w, std::int64_t n, detail::QuantKind kind, double scale,
+                            double threshold, int levels);
+
 // Whether the AVX2 build of the row loops runs (CPU has AVX2 and SQ_CPU_NO_AVX2 is unset); tests switch it to check
 // both builds give identical results. Not thread-safe: set before running pipelines.
 bool sq_quantize_uses_avx2();

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "cpu/sq_quantize.hpp"
+#include "cpu/sq_vec4.hpp"
 #include "sq/detail/sq_reduce.hpp"
 #include "sq/detail/sq_row.hpp"
 
@@ -37,6 +39,10 @@ void row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const
                   bool row_sums_ready) {
   row_quantize_impl(ws, weights, config, row_sums_ready);
 }
+void row_values(float* out, const float* w, std::int64_t n, detail::QuantKind kind, double scale, double threshold,
+                int levels) {
+  row_values_impl(out, w, n, kind, scale, threshold, levels);
+}
 #else
 bool available() {
   return false;
@@ -44,6 +50,7 @@ bool available() {
 void row_sums(const detail::SqWorkspaceView&, const float*, bool) {}
 void row_deviation(const detail::SqWorkspaceView&, const float*) {}
 void row_quantize(const detail::SqWorkspaceView&, const float*, const detail::SqKernelConfig&, bool) {}
+void row_values(float*, const float*, std::int64_t, detail::QuantKind, double, double, int) {}
 #endif
 
 }  // namespace sq::cpu::avx2

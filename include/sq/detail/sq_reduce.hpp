@@ -39,9 +39,10 @@ struct CanonicalLanes {
   // Same pairwise tree as canonical_sum (lanes hold sums started at +0, so never -0).
   double fold() {
     if (active == 0) return 0.0;
-    int live = active;
+    int live = active;  // live <= 2 * stride at every level, so lanes l < live - stride have a live partner
     for (int stride = kSqLanes / 2; stride > 0; stride /= 2) {
-      for (int l = 0; l < stride && l + stride < live; ++l) lane[l] += lane[l + stride];
+      const int pairs = live - stride;  // a simple trip count: the level's adds vectorise
+      for (int l = 0; l < pairs; ++l) lane[l] += lane[l + stride];
       live = live < stride ? live : stride;
     }
     return lane[0];
