@@ -89,7 +89,12 @@ void sq_probabilities(double* p, const double* errors, std::int64_t n, detail::P
 }
 
 void sq_select(const detail::SqWorkspaceView& ws, const detail::SqKernelConfig& config, std::uint64_t step) {
-  for (int l = 0; l < ws.layer_count; ++l) {
+  sq_select_layers(ws, config, step, 0, ws.layer_count);
+}
+
+void sq_select_layers(const detail::SqWorkspaceView& ws, const detail::SqKernelConfig& config, std::uint64_t step,
+                      int layer_begin, int layer_end) {
+  for (int l = layer_begin; l < layer_end; ++l) {
     const bool keep = config.sampler == detail::SelectKind::frozen && ws.frozen_redraw[l] == 0;
     if (!keep) select_layer(ws, config, step, l);
     ws.frozen_redraw[l] = 0;

@@ -13,5 +13,9 @@ namespace sq::cpu {
 void sq_probabilities(double* p, const double* errors, std::int64_t n, detail::ProbKind kind);
 
 void sq_select(const detail::SqWorkspaceView& ws, const detail::SqKernelConfig& config, std::uint64_t step);
+// The same for layers [layer_begin, layer_end) only (layers are independent: the host step splits them between
+// two threads).
+void sq_select_layers(const detail::SqWorkspaceView& ws, const detail::SqKernelConfig& config, std::uint64_t step,
+                      int layer_begin, int layer_end);
 
 }  // namespace sq::cpu

@@ -52,6 +52,26 @@ detail::SqKernelConfig make_config(const SqOptions& options) {
   return config;
 }
 
+// Two threads pay off from about 10^5 weights (a fork-join costs some microseconds); split where the two
+// halves' weights are closest.
+int parallel_split(const std::vector<detail::SqLayerDesc>& layers) {
+  constexpr std::int64_t kMinWeights = std::int64_t{1} << 17;
+  std::int64_t total = 0;
+  for (const auto& d : layers) total += d.rows * d.cols;
+  if (layers.size() < 2 || total < kMinWeights) return 0;
+  int best = 0;
+  std::int64_t prefix = 0, best_cost = total;
+  for (std::size_t l = 0; l + 1 < layers.size(); ++l) {
+    prefix += layers[l].rows * layers[l].cols;
+    const std::int64_t cost = std::max(prefix, total - prefix);
+    if (cost < best_cost) {
+      best_cost = cost;
+      best = static_cast<int>(l + 1);
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 SqPlan make_plan(const std::vector<SqSegment>& segments, const SqOptions& options) {
@@ -93,6 +113,7 @@ SqPlan make_plan(const std::vector<SqSegment>& segments, const SqOptions& option
                                                        << sorted[i].offset);
   }
   set_plan_ratio(plan, options.ratio);
+  plan.parallel_split = parallel_split(plan.layers);
 
   const auto rows = static_cast<std::size_t>(plan.total_rows), units = static_cast<std::size_t>(plan.total_units);
   const std::size_t layers = plan.layers.size();

@@ -16,6 +16,9 @@ struct SqPlan {
   std::int64_t total_rows = 0, total_units = 0, total_tree = 0;
   bool separate_row_sums = false;  // layer-wide thresholds: row sums for all rows before quantizing any
   bool deviation_pass = false;     // twn-caffe
+  // Host steps of large plans run layers [0, parallel_split) and [parallel_split, end) on two threads (layers are
+  // independent, so the results do not change); 0: one thread.
+  int parallel_split = 0;
   // Byte offsets of each array in the workspace, and its total size.
   std::size_t at_layers = 0, at_rows = 0, at_error = 0, at_key = 0, at_mask = 0, at_tree = 0, at_stats = 0,
               at_frozen = 0, at_nonfinite = 0, bytes = 0;

@@ -1,11 +1,13 @@
 // Host side of the SQ step sequence (see sq_steps.hpp) and the NaN/Inf error message.
 #include "quant/sq_steps.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/sq_hybrid.hpp"
 #include "cpu/sq_quantize.hpp"
 #include "cpu/sq_select.hpp"
+#include "quant/sq_worker.hpp"
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
 
@@ -21,12 +23,65 @@ void raise_if_nonfinite(const SqPlan& plan, std::uint32_t row) {
                                                              "restart from a checkpoint");
 }
 
-void run_step_cpu(const SqPlan& plan, const detail::SqWorkspaceView& ws, const float* weights, float* hybrid,
-                  std::uint64_t step, bool quantize_all) {
-  if (plan.layers.empty()) return;
+namespace {
+
+// One thread's share of a host step: layers [0, split) or [split, end) as a workspace view of their own (layer
+// descriptors carry global row and unit offsets, so the passes need no change) with its own NaN/Inf slot.
+struct HalfStep {
+  const SqPlan* plan;
+  const detail::SqWorkspaceView* ws;
+  const float* weights;
+  float* hybrid;
+  std::uint64_t step;
+  bool quantize_all;
+  bool select_phase;
+  std::uint32_t nonfinite[2];
+
+  detail::SqWorkspaceView view(int half) {
+    detail::SqWorkspaceView v = *ws;
+    const int split = plan->parallel_split;
+    v.layers = ws->layers + (half == 0 ? 0 : split);
+    v.layer_count = half == 0 ? split : ws->layer_count - split;
+    v.nonfinite = &nonfinite[half];
+    return v;
+  }
+};
+
+void quantize_pass(const SqPlan& plan, const detail::SqWorkspaceView& ws, const float* weights) {
   if (plan.separate_row_sums) cpu::sq_row_sums(ws, weights, plan.deviation_pass);
   if (plan.deviation_pass) cpu::sq_row_deviation(ws, weights);
   cpu::sq_row_quantize(ws, weights, plan.config, plan.separate_row_sums);
+}
+
+void run_half(void* context, int half) {
+  auto& h = *static_cast<HalfStep*>(context);
+  const detail::SqWorkspaceView v = h.view(half);
+  if (!h.select_phase) {
+    quantize_pass(*h.plan, v, h.weights);
+    return;
+  }
+  if (!h.quantize_all) {
+    const int begin = static_cast<int>(v.layers - h.ws->layers);
+    cpu::sq_select_layers(*h.ws, h.plan->config, h.step, begin, begin + v.layer_count);
+  }
+  cpu::sq_hybrid(h.hybrid, v, h.weights, h.plan->config, h.quantize_all);
+}
+
+}  // namespace
+
+void run_step_cpu(const SqPlan& plan, const detail::SqWorkspaceView& ws, const float* weights, float* hybrid,
+                  std::uint64_t step, bool quantize_all) {
+  if (plan.layers.empty()) return;
+  HalfStep h{&plan, &ws, weights, hybrid, step, quantize_all, false, {detail::kNoNonfinite, detail::kNoNonfinite}};
+  if (plan.parallel_split > 0 && run_two_halves(run_half, &h)) {
+    raise_if_nonfinite(plan, std::min(h.nonfinite[0], h.nonfinite[1]));
+    h.select_phase = true;
+    if (run_two_halves(run_half, &h)) return;
+    run_half(&h, 0);  // the helper was taken meanwhile: finish on this thread
+    run_half(&h, 1);
+    return;
+  }
+  quantize_pass(plan, ws, weights);
   const std::uint32_t bad_row = *ws.nonfinite;
   *ws.nonfinite = detail::kNoNonfinite;
   raise_if_nonfinite(plan, bad_row);
