@@ -19,6 +19,11 @@
 
 namespace sq::cpu {
 namespace baseline {
+#if defined(__x86_64__) && !defined(__AVX__)
+#define SQ_ROWS_VECTOR_TERMS 0  // SSE2 only: see sq_quantize_rows.inc
+#else
+#define SQ_ROWS_VECTOR_TERMS 1
+#endif
 #include "cpu/sq_quantize_rows.inc"
 }  // namespace baseline
 

@@ -24,6 +24,7 @@
 namespace sq::cpu::avx2 {
 
 #if SQ_HAVE_AVX2_BUILD
+#define SQ_ROWS_VECTOR_TERMS 1
 #include "cpu/sq_quantize_rows.inc"
 
 bool available() {
