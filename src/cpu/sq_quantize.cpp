@@ -1,8 +1,9 @@
 // Host twin of kernels/sq_quantize.cu: the same formulas (sq/detail/sq_row.hpp) and the same summation order
-// (sq/detail/sq_reduce.hpp), so every row scale, threshold and error equals the GPU's to the bit. Rows are
-// visited in chunks of 256 (one element per lane) so the inner loops vectorise; the quantizer kind is a template
-// parameter so its switch folds away. The loops (sq_quantize_rows.inc) also exist as an AVX2 build
-// (sq_quantize_avx2.cpp), chosen at run time when the CPU has AVX2 (SQ_CPU_NO_AVX2=1 turns it off).
+// (sq/detail/sq_reduce.hpp), so every row scale, threshold and error equals the GPU's to the bit. Each lane l
+// adds elements l, l + 256, ... of its row; lanes are walked 16 at a time in registers (see lane_sums in
+// sq_quantize_rows.inc); the quantizer kind is a template parameter so its switch folds away. The loops
+// (sq_quantize_rows.inc) also exist as an AVX2 build (sq_quantize_avx2.cpp), chosen at run time when the CPU has AVX2
+// (SQ_CPU_NO_AVX2=1 turns it off).
 
 #include "sq/detail/host_fp.hpp"  // first: no FMA contraction, vectorisable comparisons
 
