@@ -8,27 +8,11 @@
 
 #include "sq/data/batch_loader.hpp"
 #include "support/gpu.hpp"
+#include "support/random_dataset.hpp"
 
 namespace {
 
-sq::data::Dataset random_dataset(std::int64_t n, int c, int h, int w, int classes, std::uint32_t seed) {
-  sq::data::Dataset data;
-  data.images = sq::Tensor({n, c, h, w}, sq::DType::u8);
-  data.labels = sq::Tensor({n}, sq::DType::i32);
-  data.classes = classes;
-  data.name = "random";
-  std::uint32_t state = seed;
-  std::uint8_t* px = data.images.data<std::uint8_t>();
-  for (std::int64_t i = 0; i < data.images.numel(); ++i) {
-    state = state * 1664525u + 1013904223u;
-    px[i] = static_cast<std::uint8_t>(state >> 24);
-  }
-  for (std::int64_t i = 0; i < n; ++i) {
-    state = state * 1664525u + 1013904223u;
-    data.labels.data<std::int32_t>()[i] = static_cast<std::int32_t>((state >> 16) % classes);
-  }
-  return data;
-}
+using sq::test::random_dataset;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
