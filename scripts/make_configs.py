@@ -43,7 +43,8 @@ def config(name, arch, method, dataset, optim, run, data_extra=None, model_extra
                   "granularity": "channel", "stages": stages},
         "optim": dict(optim, min_lr=0.0, warmup_iters=0, warmup_start=0.0),
         "run": dict({"seed": 1, "device": "auto", "output": "", "log_every": 100, "checkpoint_every": 5000,
-                     "eval_every_epochs": 1, "eval_seed": 20170904, "math": "tf32", "deterministic": False,
+                     "eval_every_epochs": 1, "eval_seed": 20170904, "bn_recalibrate_batches": 32, "math": "tf32",
+                     "deterministic": False,
                      "cuda_graph": True, "max_steps": 0}, **run),
     })
     return out

@@ -80,11 +80,12 @@ const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
   const float* b = beta_.effective.data<float>();
   float* rm = running_mean_.data<float>();
   float* rv = running_var_.data<float>();
+  const float momentum = ctx.bn_momentum >= 0.f ? ctx.bn_momentum : momentum_;
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     if (ctx.training) {
       gpu::batchnorm_forward_train(y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv,
-                                   partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum_, eps_,
+                                   partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum, eps_,
                                    cuda_stream(ctx));
     } else {
       gpu::batchnorm_forward_eval(y, x, g, b, rm, rv, n_, channels_, hw_, eps_, cuda_stream(ctx));
@@ -92,7 +93,7 @@ const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
 #endif
   } else if (ctx.training) {
     cpu::batchnorm_forward_train(y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv,
-                                 partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum_, eps_);
+                                 partials_.data<float>(), x, g, b, n_, channels_, hw_, slices_, momentum, eps_);
   } else {
     cpu::batchnorm_forward_eval(y, x, g, b, rm, rv, n_, channels_, hw_, eps_);
   }

@@ -31,8 +31,8 @@ Shape Dropout::setup(const Shape& input, ExecutionContext& ctx) {
 
 const Tensor& Dropout::forward(const Tensor& input, ExecutionContext& ctx) {
   detail::check_tensor(input, output_.shape(), ctx, {"Dropout", name_}, "input");
-  last_training_ = ctx.training;
-  if (!ctx.training) return input;
+  last_training_ = ctx.training && ctx.dropout;
+  if (!last_training_) return input;
   const float scale = 1.f / (1.f - p_);
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA

@@ -232,6 +232,7 @@ void RunConfig::validate(const std::string& source) const {
   need(run.log_every > 0, "run.log_every must be > 0");
   need(run.checkpoint_every >= 0, "run.checkpoint_every must be >= 0 (0: only at the end of each stage)");
   need(run.eval_every_epochs >= 0, "run.eval_every_epochs must be >= 0 (0: only at the end of each stage)");
+  need(run.bn_recalibrate_batches >= 0, "run.bn_recalibrate_batches must be >= 0 (0: no BN recalibration)");
   need(run.math == "tf32" || run.math == "fp32", "run.math must be tf32 or fp32, not '" + run.math + "'");
   need(run.max_steps >= 0, "run.max_steps must be >= 0 (0: no limit)");
   if (problems.empty()) return;
@@ -275,6 +276,7 @@ std::string RunConfig::to_json(int indent) const {
               {"checkpoint_every", run.checkpoint_every},
               {"eval_every_epochs", run.eval_every_epochs},
               {"eval_seed", run.eval_seed},
+              {"bn_recalibrate_batches", run.bn_recalibrate_batches},
               {"math", run.math},
               {"deterministic", run.deterministic},
               {"cuda_graph", run.cuda_graph},
@@ -359,6 +361,7 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("checkpoint_every", c.run.checkpoint_every);
     s.read("eval_every_epochs", c.run.eval_every_epochs);
     s.read("eval_seed", c.run.eval_seed);
+    s.read("bn_recalibrate_batches", c.run.bn_recalibrate_batches);
     s.read("math", c.run.math);
     s.read("deterministic", c.run.deterministic);
     s.read("cuda_graph", c.run.cuda_graph);

@@ -256,6 +256,11 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
        "seed of the fixed SQ draw used to evaluate the hybrid network at the stage's ratio")
       ->group("Run");
   b.option(
+       "--bn-recalibrate-batches", [](RunConfig& c) -> std::int64_t& { return c.run.bn_recalibrate_batches; },
+       "training batches over which each evaluation recomputes the BN running statistics for the evaluated "
+       "weights (restored afterwards; 0: use the training run's statistics)")
+      ->group("Run");
+  b.option(
        "--math", [](RunConfig& c) -> std::string& { return c.run.math; },
        "GPU matrix math: tf32 (tensor cores, fast) or fp32 (strict IEEE)")
       ->group("Run");

@@ -53,6 +53,13 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
                                  config.run.seed, /*shuffle=*/true, ctx.stream);
   data::BatchLoader test_loader(test_set, device, data::default_augmentation(kind, /*train=*/false), norm,
                                 config.data.eval_batch, config.run.seed, /*shuffle=*/false, ctx.stream);
+  // BN recalibration before each evaluation: its own training-set loader (the training loader's position must not
+  // move), training augmentation, the training batch (no new model shape), and a fixed seed (run seed + kBnSeed),
+  // so every evaluation recalibrates over the same images.
+  constexpr std::uint64_t kBnSeed = 0x626e63616c;  // "bncal"
+  data::BatchLoader recalibrate_loader(train_set, device, train_augmentation(config, kind), norm, config.optim.batch,
+                                       config.run.seed + kBnSeed, /*shuffle=*/true, ctx.stream);
+  const std::int64_t recalibrate_batches = config.run.bn_recalibrate_batches;
 
   nn::ModelSpec spec;
   spec.arch = config.model.arch;
@@ -255,9 +262,11 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         m.train_loss = state.epoch.mean_loss();
         m.train_error = state.epoch.error_percent();
         if (eval_due) {
-          last_quantized = evaluate(trainer, test_loader, EvalWeights::quantized);
-          last_hybrid =
-              model->pipeline() && ratio < 1.0 ? evaluate(trainer, test_loader, EvalWeights::hybrid) : EvalResult{};
+          last_quantized =
+              evaluate(trainer, test_loader, EvalWeights::quantized, &recalibrate_loader, recalibrate_batches);
+          last_hybrid = model->pipeline() && ratio < 1.0 ? evaluate(trainer, test_loader, EvalWeights::hybrid,
+                                                                    &recalibrate_loader, recalibrate_batches)
+                                                         : EvalResult{};
           m.test_loss = last_quantized.loss;
           m.test_error_quantized = last_quantized.error;
           m.test_error_hybrid = last_hybrid.error;

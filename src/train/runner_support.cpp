@@ -102,9 +102,18 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
   return (std::uint64_t{1} << 46) + eval_seed % (std::uint64_t{1} << 45);
 }
 
-EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights) {
+EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights, data::BatchLoader* recalibrate,
+                    std::int64_t recalibrate_batches) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
+  // The training run's BN running statistics average over many SQ draws (and weights) and match none of them:
+  // recompute them for these weights, and put the training ones back after the pass.
+  const bool recal = recalibrate != nullptr && recalibrate_batches > 0;
+  std::vector<Tensor> saved;
+  if (recal) {
+    saved = trainer.copy_buffers();
+    trainer.recalibrate_bn(*recalibrate, recalibrate_batches);
+  }
   test.start_epoch(0);
   double loss_sum = 0;
   std::int64_t correct = 0, seen = 0;
@@ -114,6 +123,7 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
     correct += trainer.read_correct();
     seen += b->size;
   }
+  if (recal) trainer.restore_buffers(saved);
   EvalResult r;
   if (seen > 0) {
     r.loss = loss_sum / static_cast<double>(seen);

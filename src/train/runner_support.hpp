@@ -43,8 +43,11 @@ struct EvalResult {
   double loss = kNotMeasured;
   double error = kNotMeasured;  // %
 };
-// One pass over the test loader with the given weights (waits for the device once per batch).
-EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights);
+// One pass over the test loader with the given weights (waits for the device once per batch). With `recalibrate`
+// and recalibrate_batches > 0 the BN running statistics are first recomputed for these weights over that many
+// batches of it (Trainer::recalibrate_bn) and restored after the pass, so training is left bit-for-bit as it was.
+EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights,
+                    data::BatchLoader* recalibrate = nullptr, std::int64_t recalibrate_batches = 0);
 
 // SQ statistics of the last pipeline run, named after the quantized parameters (syncs; empty for FWN).
 std::vector<LayerSqStats> layer_stats(nn::Model& model, StreamHandle stream);

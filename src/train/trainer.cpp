@@ -3,6 +3,7 @@
 
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
+#include "sq/data/batch_loader.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "train/nvtx_range.hpp"
 
@@ -204,6 +205,69 @@ void Trainer::eval_batch(const Tensor& images, const Tensor& labels) {
     throw;
   }
   ctx.training = was_training;
+}
+
+void Trainer::recalibrate_bn(data::BatchLoader& loader, std::int64_t batches) {
+  detail::NvtxRange range("bn recalibration");
+  SQ_CHECK(eval_prepared_, "Trainer::recalibrate_bn: call prepare_eval(weights) first (it writes the weights)");
+  SQ_CHECK(batches >= 0, "Trainer::recalibrate_bn: batches must be >= 0, got " << batches);
+  if (batches == 0) return;
+  // Reset (running mean 0, variance 1, like a new layer); batch 0's momentum 1 then overwrites them anyway.
+  wait_for_device(*ctx_);
+  for (const nn::NamedBuffer& b : model_->buffers()) {
+    const bool var = b.name.size() >= 12 && b.name.compare(b.name.size() - 12, 12, "running_var") == 0;
+    b.tensor->copy_from(
+        Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(b.tensor->numel()), var ? 1.f : 0.f),
+                            b.tensor->shape(), Device::cpu()));
+  }
+  wait_for_device(*ctx_);
+  nn::ExecutionContext& ctx = *ctx_;
+  const bool was_training = ctx.training, had_dropout = ctx.dropout;
+  const float own_momentum = ctx.bn_momentum;
+  auto restore = [&] {
+    ctx.training = was_training;
+    ctx.dropout = had_dropout;
+    ctx.bn_momentum = own_momentum;
+  };
+  try {
+    std::uint64_t epoch = 0;
+    loader.start_epoch(epoch);
+    for (std::int64_t k = 0; k < batches; ++k) {
+      const data::Batch* b = loader.next();
+      if (!b) {
+        loader.start_epoch(++epoch);
+        b = loader.next();
+        SQ_CHECK(b, "Trainer::recalibrate_bn: the recalibration loader yields no batch");
+      }
+      ensure_batch(b->images, b->labels);
+      ctx.training = true;
+      ctx.dropout = false;
+      ctx.device_step = nullptr;
+      ctx.bn_momentum = 1.f / static_cast<float>(k + 1);
+      model_->root().forward(b->images, ctx);
+    }
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+}
+
+std::vector<Tensor> Trainer::copy_buffers() {
+  wait_for_device(*ctx_);
+  std::vector<Tensor> out;
+  for (const nn::NamedBuffer& b : model_->buffers()) out.push_back(b.tensor->clone());
+  wait_for_device(*ctx_);
+  return out;
+}
+
+void Trainer::restore_buffers(const std::vector<Tensor>& saved) {
+  std::vector<nn::NamedBuffer> buffers = model_->buffers();
+  SQ_CHECK(saved.size() == buffers.size(),
+           "Trainer::restore_buffers: " << saved.size() << " saved buffers for " << buffers.size() << " in the model");
+  wait_for_device(*ctx_);
+  for (std::size_t i = 0; i < saved.size(); ++i) buffers[i].tensor->copy_from(saved[i]);
+  wait_for_device(*ctx_);
 }
 
 float Trainer::read_loss() {

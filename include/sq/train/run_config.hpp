@@ -63,7 +63,10 @@ struct RunSettings {
   std::int64_t checkpoint_every = 5000;  // steps; 0: only at the end of each stage
   std::int64_t eval_every_epochs = 1;
   std::uint64_t eval_seed = 20170904;  // fixed draw for the hybrid evaluation
-  std::string math = "tf32";           // GPU matrix math: tf32 or fp32
+  // Training batches over which each evaluation recomputes the BN running statistics for its weights (restored
+  // after it); 0: evaluate with the training run's running statistics.
+  std::int64_t bn_recalibrate_batches = 32;
+  std::string math = "tf32";  // GPU matrix math: tf32 or fp32
   bool deterministic = false;
   bool cuda_graph = true;
   std::int64_t max_steps = 0;           // stop (with a checkpoint) after this many steps in this process; 0: no limit

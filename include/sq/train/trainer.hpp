@@ -5,11 +5,16 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sq/core/tensor.hpp"
 #include "sq/nn/context.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/train/optimizer.hpp"
+
+namespace sq::data {
+class BatchLoader;
+}
 
 namespace sq::train {
 
@@ -52,6 +57,16 @@ class Trainer {
   // mode (BN running statistics, no dropout), no host sync; read the results with read_loss / read_correct.
   void prepare_eval(EvalWeights weights);
   void eval_batch(const Tensor& images, const Tensor& labels);
+
+  // BN recalibration for the weights prepare_eval wrote (call it after prepare_eval): resets every BatchNorm's
+  // running statistics and runs `batches` training-mode forwards (no SQ draw, loss, backward or SGD; dropout
+  // off) on batches from `loader` (epoch 0 first, the next epochs if it runs out), with momentum 1 / (k + 1) for
+  // batch k, so the running statistics become the plain average of the batch statistics (PyTorch's
+  // momentum=None). The model is set up for the loader's batch when it differs. Outside steps only.
+  void recalibrate_bn(data::BatchLoader& loader, std::int64_t batches);
+  // Copies of the model's buffers (BN running statistics) and their restoration, around a recalibration.
+  std::vector<Tensor> copy_buffers();
+  void restore_buffers(const std::vector<Tensor>& saved);
 
   // Results of the last train_step or eval_batch; these wait for the device (call them only to report). Other
   // reads of device tensors (weights for a checkpoint) must first wait for the context's stream too.
