@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kSqBlock) select_kernel(detail::SqWorkspaceVie
   if (!keep && (layer.n_q <= 0 || layer.n_q >= n)) {
     for (std::int64_t i = threadIdx.x; i < n; i += kSqBlock) mask[i] = layer.n_q > 0 ? 1 : 0;
   } else if (!keep) {
-    const std::uint64_t subsequence = detail::select_subsequence(config, step, l);
+    const std::uint64_t subsequence = detail::select_subsequence(config, layer, step, l);
     double f_max = 0.0, total = 1.0;
     if (detail::uses_probability(config.sampler)) {
       double acc_max = 0.0;

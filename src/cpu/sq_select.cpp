@@ -62,7 +62,7 @@ void select_layer(const detail::SqWorkspaceView& ws, const detail::SqKernelConfi
     std::fill(mask, mask + n, static_cast<std::uint8_t>(layer.n_q > 0 ? 1 : 0));
     return;
   }
-  const std::uint64_t subsequence = detail::select_subsequence(config, step, l);
+  const std::uint64_t subsequence = detail::select_subsequence(config, layer, step, l);
   thread_local std::vector<double> p;  // reused across steps (grows once)
   p.assign(static_cast<std::size_t>(n), 0.0);
   if (detail::uses_probability(config.sampler)) sq_probabilities(p.data(), e, n, config.probability);

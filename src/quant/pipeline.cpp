@@ -19,13 +19,16 @@ struct SqPipeline::Impl {
   Tensor workspace;  // u8, plan.bytes (at least 1)
   detail::SqWorkspaceView ws{};
 
+  // Both copies are enqueued on `stream` (the caller's step stream) and waited for, so they are ordered after
+  // the steps already enqueued there and before the next (a copy on the legacy stream would order against
+  // neither on a non-blocking stream).
   void upload_layers(StreamHandle stream) {
     copy_to_device(device, const_cast<detail::SqLayerDesc*>(ws.layers), plan.layers.data(),
                    plan.layers.size() * sizeof(detail::SqLayerDesc), stream);
   }
-  void request_redraw() {
+  void request_redraw(StreamHandle stream) {
     const std::vector<std::uint32_t> ones(plan.layers.size(), 1u);
-    copy_to_device(device, ws.frozen_redraw, ones.data(), ones.size() * sizeof(std::uint32_t), nullptr);
+    copy_to_device(device, ws.frozen_redraw, ones.data(), ones.size() * sizeof(std::uint32_t), stream);
   }
 };
 
@@ -39,7 +42,7 @@ SqPipeline::SqPipeline(std::vector<SqSegment> segments, SqOptions options, Devic
   s.workspace = Tensor::zeros({static_cast<std::int64_t>(std::max<std::size_t>(s.plan.bytes, 1))}, DType::u8, device);
   s.ws = carve_workspace(s.plan, s.workspace.raw());
   s.upload_layers(nullptr);
-  s.request_redraw();
+  s.request_redraw(nullptr);
   const std::uint32_t none = detail::kNoNonfinite;
   copy_to_device(device, s.ws.nonfinite, &none, sizeof none, nullptr);
 }
@@ -48,17 +51,18 @@ SqPipeline::~SqPipeline() = default;
 SqPipeline::SqPipeline(SqPipeline&&) noexcept = default;
 SqPipeline& SqPipeline::operator=(SqPipeline&&) noexcept = default;
 
-void SqPipeline::set_ratio(double ratio) {
+void SqPipeline::set_ratio(double ratio, StreamHandle stream) {
   set_plan_ratio(impl_->plan, ratio);
   impl_->options.ratio = ratio;
-  impl_->upload_layers(nullptr);
-  impl_->request_redraw();
+  impl_->upload_layers(stream);
+  impl_->request_redraw(stream);
 }
 
-void SqPipeline::set_stage(int stage) {
+void SqPipeline::set_stage(int stage, StreamHandle stream) {
   SQ_CHECK(stage >= 0, "SQ stage must be >= 0, got " << stage);
-  impl_->plan.config.stage = static_cast<std::uint64_t>(stage);
-  impl_->request_redraw();
+  for (detail::SqLayerDesc& d : impl_->plan.layers) d.stage = static_cast<std::uint64_t>(stage);
+  impl_->upload_layers(stream);
+  impl_->request_redraw(stream);
 }
 
 void SqPipeline::run(const float* weights, float* hybrid, std::uint64_t step, StreamHandle stream,

@@ -48,7 +48,6 @@ detail::SqKernelConfig make_config(const SqOptions& options) {
   config.sampler = static_cast<detail::SelectKind>(static_cast<int>(options.sampler));
   config.element = options.granularity == Granularity::element;
   config.seed = options.seed;
-  config.stage = 0;
   return config;
 }
 

@@ -114,6 +114,7 @@ struct HostSelection {
     ws.frozen_redraw[0] = 1;
   }
   void set_n_q(std::int64_t n_q) { const_cast<detail::SqLayerDesc*>(ws.layers)[0].n_q = n_q; }
+  void set_stage(std::uint64_t stage) { const_cast<detail::SqLayerDesc*>(ws.layers)[0].stage = stage; }
 };
 
 }  // namespace sq::test

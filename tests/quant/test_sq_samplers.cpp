@@ -157,7 +157,7 @@ TEST(SqSamplers, FrozenIsATopkDrawKeyedByTheStage) {
   for (int stage = 0; stage < stages; ++stage) {
     sq::test::HostSelection host(4, options);
     host.set_n_q(2);
-    host.plan.config.stage = static_cast<std::uint64_t>(stage);
+    host.set_stage(static_cast<std::uint64_t>(stage));
     const std::vector<double> e = errors_for(w);
     for (int i = 0; i < 4; ++i) host.ws.unit_error[i] = e[static_cast<std::size_t>(i)];
     sq::cpu::sq_select(host.ws, host.plan.config, 0);

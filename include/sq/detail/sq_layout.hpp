@@ -18,6 +18,9 @@ struct SqLayerDesc {
   std::int64_t tree_begin;   // roulette / caffe: the layer's sum tree, 2 * tree_leaves doubles
   std::int64_t tree_leaves;  // a power of two >= units (0 when no tree is needed)
   std::int64_t n_q;          // units quantized this stage (SQ_SPEC section 5); rewritten by set_ratio
+  // Frozen sampler: the stage whose draw is kept; rewritten by set_stage. In device memory (like n_q), not in the
+  // kernel arguments, so a captured CUDA graph reads the current stage at each replay.
+  std::uint64_t stage;
 };
 
 // How a layer's TWN threshold D is formed: none (bwn, kbit), 0.7 mean |W| over the layer (twn), 0.7 mean
@@ -35,7 +38,6 @@ struct SqKernelConfig {
   SelectKind sampler;
   bool element;  // element granularity
   std::uint64_t seed;
-  std::uint64_t stage;  // frozen sampler: the stage whose draw is kept
 };
 
 // Per-layer statistics slots in SqWorkspaceView::layer_stats.

@@ -18,10 +18,11 @@ SQ_HOST_DEVICE inline bool uses_probability(SelectKind kind) {
   return kind == SelectKind::topk || kind == SelectKind::frozen || kind == SelectKind::roulette;
 }
 
-// The subsequence a layer's draw uses this step (frozen: the stage's).
-SQ_HOST_DEVICE inline std::uint64_t select_subsequence(const SqKernelConfig& config, std::uint64_t step, int layer) {
+// The subsequence a layer's draw uses this step (frozen: the stage's, SqLayerDesc::stage).
+SQ_HOST_DEVICE inline std::uint64_t select_subsequence(const SqKernelConfig& config, const SqLayerDesc& desc,
+                                                       std::uint64_t step, int layer) {
   const std::uint32_t l = static_cast<std::uint32_t>(layer);
-  return config.sampler == SelectKind::frozen ? sq_frozen_subsequence(config.stage, l) : sq_subsequence(step, l);
+  return config.sampler == SelectKind::frozen ? sq_frozen_subsequence(desc.stage, l) : sq_subsequence(step, l);
 }
 
 // Key of unit i: topk / frozen log(u_i) / p_i; sorted -e_i (smallest error first, ties to the lower index).

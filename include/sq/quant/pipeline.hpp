@@ -22,11 +22,13 @@ class SqPipeline {
   SqPipeline(SqPipeline&&) noexcept;
   SqPipeline& operator=(SqPipeline&&) noexcept;
 
-  // Between steps (a blocking host-to-device copy of the per-layer N_q on the GPU). The frozen sampler redraws
-  // at the next step.
-  void set_ratio(double ratio);
+  // Between steps: copies the per-layer N_q to the device on `stream` (the step stream; waits for it). The
+  // frozen sampler redraws at the next step.
+  void set_ratio(double ratio, StreamHandle stream = nullptr);
   // The "frozen" sampler draws afresh at the first step after this (keyed by the stage, see docs/SQ_API.md).
-  void set_stage(int stage);
+  // The stage sits in device memory beside N_q (copied on `stream`, which it waits for), so a captured CUDA graph
+  // replays with the new stage.
+  void set_stage(int stage, StreamHandle stream = nullptr);
 
   // W -> hybrid W~ (same layout; elements outside the segments untouched), mask and errors for `step`
   // (< 2^47). Pointers are on the pipeline's device. With `device_step` (device memory on the GPU) the step is
