@@ -11,8 +11,8 @@ std::shared_ptr<CudaLibraries> make_cuda_libraries(Device device, MathMode math)
   // An explicit cuBLAS workspace: cuBLAS then never allocates inside a step, so steps can be graph-captured.
   libs->cublas_workspace = Tensor({kCublasWorkspaceBytes}, DType::u8, device);
   SQ_CUBLAS_CHECK(cublasSetWorkspace(libs->cublas, libs->cublas_workspace.raw(), libs->cublas_workspace.bytes()));
-  SQ_CUBLAS_CHECK(
-      cublasSetMathMode(libs->cublas, math == MathMode::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+  SQ_CUBLAS_CHECK(cublasSetMathMode(libs->cublas, cublas_math_mode(math)));
+  libs->cublas_math = math;
   SQ_CUDNN_CHECK(cudnnSetStream(libs->cudnn, libs->stream));
   return libs;
 }

@@ -70,7 +70,18 @@ std::string shape_text(const ConvShape& s) {
 
 CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
   SQ_CHECK(ctx.cuda != nullptr, "Conv2d on " << ctx.device.str() << " needs a context from make_context()");
+  // A constructor that throws runs no destructor: release what was created so far before passing the error on.
+  try {
+    create(ctx, s);
+  } catch (...) {
+    destroy_descriptors();
+    throw;
+  }
+}
+
+void CudnnConvolution::create(ExecutionContext& ctx, const ConvShape& s) {
   cudnnHandle_t handle = ctx.cuda->cudnn;
+  forward_only_ = ctx.forward_only;
   SQ_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x_desc_));
   SQ_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y_desc_));
   SQ_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w_desc_));
@@ -92,7 +103,7 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
   // Algorithms are found once per (shape, math mode, determinism) and context: ResNets repeat a handful of shapes.
   std::ostringstream key;
   key << s.n << ',' << s.c << ',' << s.h << ',' << s.w << ',' << s.out_channels << ',' << s.kernel << ',' << s.stride
-      << ',' << s.pad << ',' << int(ctx.math) << ',' << int(ctx.deterministic);
+      << ',' << s.pad << ',' << int(ctx.math) << ',' << int(ctx.deterministic) << ',' << int(forward_only_);
   auto cached = ctx.cuda->conv_algorithms.find(key.str());
   if (cached != ctx.cuda->conv_algorithms.end()) {
     const std::array<int, 6>& c = cached->second;
@@ -112,10 +123,12 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
   SQ_CUDNN_CHECK(cudnnSetConvolutionMathType(bwd_filter_desc_, bwd_filter_math_));
   SQ_CUDNN_CHECK(
       cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_, w_desc_, fwd_desc_, y_desc_, fwd_algo_, &fwd_bytes_));
-  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
-                                                              bwd_data_algo_, &bwd_data_bytes_));
-  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
-                                                                bwd_filter_algo_, &bwd_filter_bytes_));
+  if (!forward_only_) {
+    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, w_desc_, y_desc_, bwd_data_desc_, x_desc_,
+                                                                bwd_data_algo_, &bwd_data_bytes_));
+    SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, x_desc_, y_desc_, bwd_filter_desc_, w_desc_,
+                                                                  bwd_filter_algo_, &bwd_filter_bytes_));
+  }
   std::size_t need = fwd_bytes_;
   if (bwd_data_bytes_ > need) need = bwd_data_bytes_;
   if (bwd_filter_bytes_ > need) need = bwd_filter_bytes_;
@@ -126,9 +139,12 @@ CudnnConvolution::CudnnConvolution(ExecutionContext& ctx, const ConvShape& s) {
 // (different bits); the heuristics of cudnnGet..._v7 are a function of shape and device. `find` and `get` are the
 // direction's cudnnFind... / cudnnGet..._v7 calls with the descriptors bound: (capacity, &count, results).
 namespace {
+// `capacity` is cudnnGet...AlgorithmMaxCount for the handle: the *_ALGO_COUNT enumerators count algorithms, not
+// results, and cuDNN may return more results than that (tensor-core variants), which would be cut off.
 template <class Perf, class Find, class Get>
 Perf choose_algorithm(const ExecutionContext& ctx, int capacity, Find find, Get get, const char* direction,
                       const ConvShape& s) {
+  SQ_CHECK(capacity > 0, "cuDNN reports no " << direction << " algorithm at all for " << shape_text(s));
   std::vector<Perf> results(static_cast<std::size_t>(capacity));
   int count = 0;
   Perf chosen{};
@@ -149,8 +165,14 @@ Perf choose_algorithm(const ExecutionContext& ctx, int capacity, Find find, Get 
 
 void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvShape& s) {
   cudnnHandle_t h = ctx.cuda->cudnn;
+  int fwd_count = 0, bwd_data_count = 0, bwd_filter_count = 0;
+  SQ_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(h, &fwd_count));
+  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(h, &bwd_data_count));
+  SQ_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(h, &bwd_filter_count));
+  // Strict fp32 keeps CUDNN_FMA_MATH on the descriptor whatever the perf record says.
+  const auto math = [&](cudnnMathType_t chosen) { return ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen; };
   const auto fwd = choose_algorithm<cudnnConvolutionFwdAlgoPerf_t>(
-      ctx, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+      ctx, fwd_count,
       [&](int n, int* count, cudnnConvolutionFwdAlgoPerf_t* r) {
         return cudnnFindConvolutionForwardAlgorithm(h, x_desc_, w_desc_, fwd_desc_, y_desc_, n, count, r);
       },
@@ -158,8 +180,17 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
         return cudnnGetConvolutionForwardAlgorithm_v7(h, x_desc_, w_desc_, fwd_desc_, y_desc_, n, count, r);
       },
       "forward", s);
+  fwd_algo_ = fwd.algo;
+  fwd_math_ = math(fwd.mathType);
+  if (forward_only_) {
+    // Never run; set to valid values so the descriptors and describe() stay well defined.
+    bwd_data_algo_ = CUDNN_CONVOLUTION_BWD_DATA_ALGO_0;
+    bwd_filter_algo_ = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0;
+    bwd_data_math_ = bwd_filter_math_ = requested_math(ctx.math);
+    return;
+  }
   const auto bwd_data = choose_algorithm<cudnnConvolutionBwdDataAlgoPerf_t>(
-      ctx, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+      ctx, bwd_data_count,
       [&](int n, int* count, cudnnConvolutionBwdDataAlgoPerf_t* r) {
         return cudnnFindConvolutionBackwardDataAlgorithm(h, w_desc_, y_desc_, bwd_data_desc_, x_desc_, n, count, r);
       },
@@ -168,7 +199,7 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
       },
       "backward-data", s);
   const auto bwd_filter = choose_algorithm<cudnnConvolutionBwdFilterAlgoPerf_t>(
-      ctx, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+      ctx, bwd_filter_count,
       [&](int n, int* count, cudnnConvolutionBwdFilterAlgoPerf_t* r) {
         return cudnnFindConvolutionBackwardFilterAlgorithm(h, x_desc_, y_desc_, bwd_filter_desc_, w_desc_, n, count, r);
       },
@@ -177,10 +208,6 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
                                                              r);
       },
       "backward-filter", s);
-  // Strict fp32 keeps CUDNN_FMA_MATH on the descriptor whatever the perf record says.
-  const auto math = [&](cudnnMathType_t chosen) { return ctx.math == MathMode::fp32 ? CUDNN_FMA_MATH : chosen; };
-  fwd_algo_ = fwd.algo;
-  fwd_math_ = math(fwd.mathType);
   bwd_data_algo_ = bwd_data.algo;
   bwd_data_math_ = math(bwd_data.mathType);
   bwd_filter_algo_ = bwd_filter.algo;
@@ -188,6 +215,10 @@ void CudnnConvolution::find_algorithms(const ExecutionContext& ctx, const ConvSh
 }
 
 CudnnConvolution::~CudnnConvolution() {
+  destroy_descriptors();
+}
+
+void CudnnConvolution::destroy_descriptors() noexcept {
   // Destroy functions only fail on invalid handles; nothing to report from a destructor.
   if (fwd_desc_) (void)cudnnDestroyConvolutionDescriptor(fwd_desc_);
   if (bwd_data_desc_) (void)cudnnDestroyConvolutionDescriptor(bwd_data_desc_);
@@ -195,6 +226,9 @@ CudnnConvolution::~CudnnConvolution() {
   if (w_desc_) (void)cudnnDestroyFilterDescriptor(w_desc_);
   if (y_desc_) (void)cudnnDestroyTensorDescriptor(y_desc_);
   if (x_desc_) (void)cudnnDestroyTensorDescriptor(x_desc_);
+  fwd_desc_ = bwd_data_desc_ = bwd_filter_desc_ = nullptr;
+  w_desc_ = nullptr;
+  x_desc_ = y_desc_ = nullptr;
 }
 
 void CudnnConvolution::forward(const ExecutionContext& ctx, const float* x, const float* w, float* y) const {
@@ -204,6 +238,7 @@ void CudnnConvolution::forward(const ExecutionContext& ctx, const float* x, cons
 }
 
 void CudnnConvolution::backward_data(const ExecutionContext& ctx, const float* dy, const float* w, float* dx) const {
+  SQ_CHECK(!forward_only_, "cuDNN backward-data on a convolution set up forward-only");
   const float one = 1.f, zero = 0.f;
   SQ_CUDNN_CHECK(cudnnConvolutionBackwardData(ctx.cuda->cudnn, &one, w_desc_, w, y_desc_, dy, bwd_data_desc_,
                                               bwd_data_algo_, ctx.cuda->workspace.raw(), bwd_data_bytes_, &zero,
@@ -211,6 +246,7 @@ void CudnnConvolution::backward_data(const ExecutionContext& ctx, const float* d
 }
 
 void CudnnConvolution::backward_filter(const ExecutionContext& ctx, const float* x, const float* dy, float* dw) const {
+  SQ_CHECK(!forward_only_, "cuDNN backward-filter on a convolution set up forward-only");
   const float one = 1.f, zero = 0.f;
   SQ_CUDNN_CHECK(cudnnConvolutionBackwardFilter(ctx.cuda->cudnn, &one, x_desc_, x, y_desc_, dy, bwd_filter_desc_,
                                                 bwd_filter_algo_, ctx.cuda->workspace.raw(), bwd_filter_bytes_, &zero,

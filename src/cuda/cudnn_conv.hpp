@@ -1,6 +1,7 @@
 // CudnnConvolution: the cuDNN side of one Conv2d shape: descriptors, the forward / backward-data /
 // backward-filter algorithms chosen once (cudnnFind, filtered by math mode and determinism), and the workspace
-// reserved in the context. Built in Conv2d::setup(); the three calls never allocate or synchronise.
+// reserved in the context. Built in Conv2d::setup(); the three calls never allocate or synchronise. A forward-only
+// context (ctx.forward_only: evaluation networks) chooses the forward algorithm alone.
 #pragma once
 
 #include <cudnn.h>
@@ -35,6 +36,8 @@ class CudnnConvolution {
   // cudnnFind (benchmarks on the device) per direction, falling back to cudnnGet..._v7 heuristics; sets the algos
   // and math types.
   void find_algorithms(const ExecutionContext& ctx, const ConvShape& shape);
+  void create(ExecutionContext& ctx, const ConvShape& shape);  // the constructor's work
+  void destroy_descriptors() noexcept;  // the destructor's work; also run when the constructor throws
 
   cudnnTensorDescriptor_t x_desc_ = nullptr, y_desc_ = nullptr;
   cudnnFilterDescriptor_t w_desc_ = nullptr;
@@ -45,6 +48,7 @@ class CudnnConvolution {
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo_{};
   cudnnMathType_t fwd_math_{}, bwd_data_math_{}, bwd_filter_math_{};
   std::size_t fwd_bytes_ = 0, bwd_data_bytes_ = 0, bwd_filter_bytes_ = 0;
+  bool forward_only_ = false;
 };
 
 }  // namespace sq::nn::detail

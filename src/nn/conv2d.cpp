@@ -74,7 +74,7 @@ Shape Conv2d::setup(const Shape& input, ExecutionContext& ctx) {
   input_shape_ = input;
   const Shape out_shape = {input[0], out_, out_h_, out_w_};
   output_ = Tensor(out_shape, DType::f32, ctx.device);
-  grad_input_ = Tensor(input, DType::f32, ctx.device);
+  grad_input_ = ctx.forward_only ? Tensor() : Tensor(input, DType::f32, ctx.device);
   cudnn_.reset();
   columns_ = Tensor();
   staging_ = Tensor();
@@ -133,6 +133,7 @@ const Tensor& Conv2d::forward(const Tensor& input, ExecutionContext& ctx) {
 
 const Tensor& Conv2d::backward(const Tensor& grad_output, ExecutionContext& ctx) {
   SQ_CHECK(saved_input_ != nullptr, "Conv2d '" << name_ << "': backward before forward");
+  SQ_CHECK(grad_input_.ndim() == 4, "Conv2d '" << name_ << "': backward after a forward-only setup");
   detail::check_tensor(grad_output, output_.shape(), ctx, {"Conv2d", name_}, "grad_output");
   const float* dy = grad_output.data<float>();
   const float* w = weight_.effective.data<float>();

@@ -23,7 +23,10 @@ struct ExecutionContext {
   // BN recalibration (Trainer::recalibrate_bn), outside steps: >= 0 replaces every BatchNorm's momentum in a
   // training-mode forward (1 / (k + 1) for batch k gives the cumulative average); < 0: each layer's own.
   float bn_momentum = -1.f;
-  bool dropout = true;     // false: Dropout is the identity even in training mode (BN recalibration)
+  bool dropout = true;  // false: Dropout is the identity even in training mode (BN recalibration)
+  // Read by setup() only: the layers will run forward passes alone (an evaluation network, Model::eval_network):
+  // no backward algorithms or gradient buffers.
+  bool forward_only = false;
   std::uint64_t seed = 0;  // run seed: dropout, augmentation and SQ draws are functions of (seed, step, ...)
   std::uint64_t step = 0;  // global optimisation step, for eager launches
   // Device-memory copy of the step for kernels captured in a CUDA graph (nullptr: use `step`).
