@@ -7,11 +7,12 @@
 
 namespace sq::train::detail {
 
-StepGraph::StepGraph(Device device) {
+StepGraph::StepGraph(Device device, cudaStream_t stream) {
   SQ_CHECK(device.is_cuda(), "StepGraph needs a CUDA device, got " << device.str());
   SQ_CUDA_CHECK(cudaSetDevice(device.index));
   SQ_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&scalars_), sizeof(StepScalars)));
-  SQ_CUDA_CHECK(cudaMemset(scalars_, 0, sizeof(StepScalars)));
+  // On the step stream: a legacy-stream memset would not order against a non-blocking stream's work.
+  SQ_CUDA_CHECK(cudaMemsetAsync(scalars_, 0, sizeof(StepScalars), stream));
   SQ_CUDA_CHECK(
       cudaHostAlloc(reinterpret_cast<void**>(&host_slots_), kSlots * sizeof(StepScalars), cudaHostAllocDefault));
   slot_events_.resize(kSlots, nullptr);

@@ -22,7 +22,8 @@ struct StepScalars {
 
 class StepGraph {
  public:
-  explicit StepGraph(Device device);
+  // `stream`: the step stream, where the device scalars are zeroed.
+  StepGraph(Device device, cudaStream_t stream);
   ~StepGraph();
   StepGraph(const StepGraph&) = delete;
   StepGraph& operator=(const StepGraph&) = delete;

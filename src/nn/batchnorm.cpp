@@ -119,4 +119,11 @@ const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& c
   return grad_input_;
 }
 
+void BatchNorm::reset_running_stats() {
+  if (running_mean_.numel() == 0) return;
+  const std::vector<float> zeros(static_cast<std::size_t>(channels_), 0.f), ones(zeros.size(), 1.f);
+  running_mean_.copy_from(Tensor::from_vector(zeros, {channels_}, Device::cpu()));
+  running_var_.copy_from(Tensor::from_vector(ones, {channels_}, Device::cpu()));
+}
+
 }  // namespace sq::nn

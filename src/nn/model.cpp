@@ -4,6 +4,7 @@
 
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
+#include "sq/nn/batchnorm.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
 
@@ -25,6 +26,20 @@ void wait_for_device(Device device) {
   (void)device;
 #endif
 }
+
+// Allocation, library setup and kernels go to the current CUDA device: make it the model's (cuda:N, N > 0).
+void use_device(Device device) {
+#if SQ_WITH_CUDA
+  if (device.is_cuda()) SQ_CUDA_CHECK(cudaSetDevice(device.index));
+#else
+  (void)device;
+#endif
+}
+
+void for_each_module(Module& m, const std::function<void(Module&)>& f) {
+  f(m);
+  for (Module* c : m.children()) for_each_module(*c, f);
+}
 }  // namespace
 
 int quantized_bits(const quant::SqOptions& options) {
@@ -39,14 +54,16 @@ int quantized_bits(const quant::SqOptions& options) {
 }
 
 Model::Model(const ModelSpec& spec, Architecture architecture, std::optional<quant::SqOptions> sq,
-             ExecutionContext& ctx, std::uint64_t seed)
+             ExecutionContext& ctx, std::uint64_t seed, std::function<Architecture()> rebuild)
     : spec_(spec),
       sq_(std::move(sq)),
       root_(std::move(architecture.root)),
       layers_(std::move(architecture.layers)),
       device_(ctx.device),
-      seed_(seed) {
+      seed_(seed),
+      rebuild_(std::move(rebuild)) {
   SQ_CHECK(root_ != nullptr, "Model: the architecture has no root module");
+  use_device(device_);
   std::vector<Parameter*> params;
   root_->collect_parameters(params);
   if (!spec_.decay_1d) {
@@ -70,6 +87,7 @@ Model::~Model() = default;
 Shape Model::setup(std::int64_t batch, ExecutionContext& ctx) {
   SQ_CHECK(batch >= 1, "Model::setup: batch " << batch << " must be >= 1");
   SQ_CHECK(ctx.device == device_, "Model::setup on " << ctx.device.str() << " for a model built on " << device_.str());
+  use_device(device_);
   const Shape logits = root_->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
   SQ_CHECK(logits.size() == 2 && logits[0] == batch && logits[1] == spec_.classes,
            "model " << spec_.arch << " produced logits " << shape_str(logits) << ", expected [" << batch << ", "
@@ -79,6 +97,73 @@ Shape Model::setup(std::int64_t batch, ExecutionContext& ctx) {
   ++setup_generation_;
   wait_for_device(device_);
   return logits;
+}
+
+EvalNetwork Model::eval_network(std::int64_t batch, ExecutionContext& ctx) {
+  SQ_CHECK(batch >= 1, "Model::eval_network: batch " << batch << " must be >= 1");
+  SQ_CHECK(ctx.device == device_,
+           "Model::eval_network on " << ctx.device.str() << " for a model built on " << device_.str());
+  if (batch == batch_ || batch_ == 0 || !rebuild_) {
+    if (batch != batch_) setup(batch, ctx);
+    return {root_.get(), &loss_};
+  }
+  use_device(device_);
+  if (!eval_root_) {
+    Architecture copy = rebuild_();
+    SQ_CHECK(copy.root != nullptr, "Model: the rebuilt architecture has no root module");
+    std::vector<Parameter*> mine, theirs;
+    root_->collect_parameters(mine);
+    copy.root->collect_parameters(theirs);
+    SQ_CHECK(mine.size() == theirs.size(),
+             "Model: the rebuilt architecture has " << theirs.size() << " parameters, the model " << mine.size());
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      SQ_CHECK(mine[i]->name == theirs[i]->name && mine[i]->shape == theirs[i]->shape,
+               "Model: the rebuilt architecture's parameter " << i << " is '" << theirs[i]->name << "' "
+                                                              << shape_str(theirs[i]->shape) << ", the model's '"
+                                                              << mine[i]->name << "' " << shape_str(mine[i]->shape));
+      theirs[i]->value = mine[i]->value.view(0, mine[i]->shape);
+      theirs[i]->grad = mine[i]->grad.view(0, mine[i]->shape);
+      theirs[i]->effective = mine[i]->effective.view(0, mine[i]->shape);
+    }
+    eval_root_ = std::move(copy.root);
+    eval_batch_ = 0;
+  }
+  // The BN running statistics are the training layers' (the first setup made them; checkpoint loads and BN
+  // recalibration write into them in place): view them again before each use, before the copy's setup keeps them.
+  std::vector<NamedBuffer> mine, theirs;
+  root_->collect_buffers(mine);
+  eval_root_->collect_buffers(theirs);
+  SQ_CHECK(mine.size() == theirs.size(),
+           "Model: the evaluation network has " << theirs.size() << " buffers, the model " << mine.size());
+  for (std::size_t i = 0; i < mine.size(); ++i) {
+    *theirs[i].tensor = mine[i].tensor->view(0, mine[i].tensor->shape());
+  }
+  if (eval_batch_ != batch) {
+    const bool was_forward_only = ctx.forward_only;
+    ctx.forward_only = true;
+    try {
+      eval_root_->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
+      eval_loss_.setup(batch, spec_.classes, ctx);
+    } catch (...) {
+      ctx.forward_only = was_forward_only;
+      eval_batch_ = 0;
+      throw;
+    }
+    ctx.forward_only = was_forward_only;
+    eval_batch_ = batch;
+    ++eval_setups_;
+    wait_for_device(device_);
+  }
+  return {eval_root_.get(), &eval_loss_};
+}
+
+void Model::reset_running_stats() {
+  use_device(device_);
+  const auto reset = [](Module& m) {
+    if (auto* bn = dynamic_cast<BatchNorm*>(&m)) bn->reset_running_stats();
+  };
+  for_each_module(*root_, reset);
+  wait_for_device(device_);
 }
 
 std::vector<NamedBuffer> Model::buffers() {
@@ -157,7 +242,9 @@ std::string Model::summary() const {
 std::unique_ptr<Model> build_model(const ModelSpec& spec, const std::optional<quant::SqOptions>& sq,
                                    ExecutionContext& ctx, std::uint64_t seed) {
   spec.validate();
-  return std::make_unique<Model>(spec, build_architecture(spec, sq.has_value()), sq, ctx, seed);
+  const bool quantize = sq.has_value();
+  return std::make_unique<Model>(spec, build_architecture(spec, quantize), sq, ctx, seed,
+                                 [spec, quantize] { return build_architecture(spec, quantize); });
 }
 
 }  // namespace sq::nn

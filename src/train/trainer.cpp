@@ -1,6 +1,9 @@
 // Trainer: the eager step, its CUDA-graph capture and replay, and evaluation with quantized / hybrid weights.
 #include "sq/train/trainer.hpp"
 
+#include <cstdio>
+#include <exception>
+
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
 #include "sq/data/batch_loader.hpp"
@@ -10,6 +13,7 @@
 #if SQ_WITH_CUDA
 #include <cuda_runtime_api.h>
 
+#include "cuda/cuda_libraries.hpp"
 #include "cuda/step_graph.hpp"
 #include "sq/core/cuda_check.hpp"
 #else
@@ -29,6 +33,24 @@ void wait_for_device(const nn::ExecutionContext& ctx) {
 #else
   (void)ctx;
 #endif
+}
+
+// Work on cuda:N must run with N current (the libraries' handles and the stream belong to it).
+void use_device(const nn::ExecutionContext& ctx) {
+#if SQ_WITH_CUDA
+  if (ctx.on_gpu()) SQ_CUDA_CHECK(cudaSetDevice(ctx.device.index));
+#else
+  (void)ctx;
+#endif
+}
+
+// The context's cuDNN workspace generation (0 on the CPU).
+std::uint64_t workspace_generation(const nn::ExecutionContext& ctx) {
+#if SQ_WITH_CUDA
+  if (ctx.cuda) return ctx.cuda->workspace_generation;
+#endif
+  (void)ctx;
+  return 0;
 }
 }  // namespace
 
@@ -71,7 +93,7 @@ void Trainer::invalidate_graph() {
   eager_steps_at_batch_ = 0;
 }
 
-void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
+void Trainer::check_batch(const Tensor& images, const Tensor& labels) const {
   const nn::ModelSpec& spec = model_->spec();
   SQ_CHECK(images.ndim() == 4 && images.dim(1) == spec.in_channels && images.dim(2) == spec.image_size &&
                images.dim(3) == spec.image_size && images.dtype() == DType::f32,
@@ -84,12 +106,19 @@ void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
   SQ_CHECK(images.device() == model_->device() && labels.device() == model_->device(),
            "batch on " << images.device().str() << " / " << labels.device().str() << ", model on "
                        << model_->device().str());
+}
+
+void Trainer::ensure_batch(const Tensor& images, const Tensor& labels) {
+  check_batch(images, labels);
   if (model_->batch() != images.dim(0)) model_->setup(images.dim(0), *ctx_);
   if (model_->setup_generation() != setup_generation_) {
     // New buffers (this setup, or one by other code): a recorded graph would use freed memory.
     invalidate_graph();
     setup_generation_ = model_->setup_generation();
   }
+  // The cuDNN workspace is the context's: a setup of any model on it (another model, an evaluation network) may
+  // have moved it under the recorded graph.
+  if (graph_active() && workspace_generation(*ctx_) != graph_workspace_generation_) invalidate_graph();
 }
 
 // The step itself. `captured`: runs under CUDA graph capture, so per-step scalars come from device memory.
@@ -136,12 +165,15 @@ void Trainer::step_body(const Tensor& images, const Tensor& labels, float lr, bo
 
 void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
   detail::NvtxRange range("train step");
+  use_device(*ctx_);
   ensure_batch(images, labels);
   eval_prepared_ = false;
-  const bool want_graph = options_.use_graph && ctx_->on_gpu();
-  if (!want_graph || eager_steps_at_batch_ == 0) {
-    // Eager. On the GPU the first step at a batch size also lets the libraries finish their lazy setup before
-    // anything is captured.
+  last_loss_ = &model_->loss();
+  const bool can_capture = ctx_->on_gpu() || options_.capture_hook_for_testing;
+  const bool want_graph = options_.use_graph && can_capture && graph_failure_.empty();
+  // Eager. On the GPU the first step at a batch size also lets the libraries finish their lazy setup before
+  // anything is captured; after a failed capture every step is eager.
+  if (!want_graph || eager_steps_at_batch_ == 0 || (!graph_active() && !try_capture(images, labels, lr))) {
     step_body(images, labels, lr, false);
     ++eager_steps_at_batch_;
     ++step_;
@@ -149,18 +181,58 @@ void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
   }
 #if SQ_WITH_CUDA
   const cudaStream_t stream = reinterpret_cast<cudaStream_t>(ctx_->stream);
-  if (!graph_) graph_ = std::make_unique<detail::StepGraph>(ctx_->device);
-  if (!graph_->ready()) {
-    staged_images_ = Tensor(images.shape(), DType::f32, images.device());
-    staged_labels_ = Tensor(labels.shape(), DType::i32, labels.device());
-    graph_->capture([&] { step_body(staged_images_, staged_labels_, lr, true); }, stream);
-  }
   detail::StepGraph::stage(staged_images_.raw(), images.raw(), images.bytes(), stream);
   detail::StepGraph::stage(staged_labels_.raw(), labels.raw(), labels.bytes(), stream);
   graph_->upload(step_, lr, stream);
   graph_->launch(stream);
   ++step_;
 #endif
+}
+
+// Records the step as a graph (nothing runs). False when there is none to replay: the capture failed (logged
+// once, with the error; from then on every step is eager: a failure is a property of the libraries' choices,
+// e.g. an algorithm that allocates or forks a stream, and would repeat at every attempt), or, on the CPU, the
+// test hook stood in for it.
+bool Trainer::try_capture(const Tensor& images, const Tensor& labels, float lr) {
+  try {
+#if SQ_WITH_CUDA
+    if (ctx_->on_gpu()) {
+      const cudaStream_t stream = reinterpret_cast<cudaStream_t>(ctx_->stream);
+      if (!graph_) graph_ = std::make_unique<detail::StepGraph>(ctx_->device, stream);
+      staged_images_ = Tensor(images.shape(), DType::f32, images.device());
+      staged_labels_ = Tensor(labels.shape(), DType::i32, labels.device());
+      graph_->capture(
+          [&] {
+            if (options_.capture_hook_for_testing) options_.capture_hook_for_testing();
+            step_body(staged_images_, staged_labels_, lr, true);
+          },
+          stream);
+      graph_workspace_generation_ = workspace_generation(*ctx_);
+      return true;
+    }
+#endif
+    (void)images;
+    (void)labels;
+    (void)lr;
+    options_.capture_hook_for_testing();
+    return false;
+  } catch (const std::exception& e) {
+    ctx_->device_step = nullptr;  // step_body did not get to reset it
+#if SQ_WITH_CUDA
+    if (graph_) graph_->reset();
+    staged_images_ = Tensor();
+    staged_labels_ = Tensor();
+#endif
+    graph_failure_ = e.what();
+    const std::string message = "sq: capturing the training step as a CUDA graph failed (" + graph_failure_ +
+                                "); running eager steps for the rest of the run";
+    if (options_.log) {
+      options_.log(message);
+    } else {
+      std::fprintf(stderr, "%s\n", message.c_str());
+    }
+    return false;
+  }
 }
 
 void Trainer::write_eval_weights() {
@@ -192,14 +264,19 @@ void Trainer::prepare_eval(EvalWeights weights) {
 void Trainer::eval_batch(const Tensor& images, const Tensor& labels) {
   detail::NvtxRange range("eval batch");
   SQ_CHECK(eval_prepared_, "Trainer::eval_batch: call prepare_eval(weights) after the last training step");
-  ensure_batch(images, labels);
+  use_device(*ctx_);
+  check_batch(images, labels);
   nn::ExecutionContext& ctx = *ctx_;
+  // Another batch size than training's runs on the model's evaluation network: the training setup (and a
+  // recorded graph over it) stays.
+  const nn::EvalNetwork net = model_->eval_network(images.dim(0), ctx);
+  last_loss_ = net.loss;
   const bool was_training = ctx.training;
   ctx.training = false;
   ctx.device_step = nullptr;
   try {
-    const Tensor& logits = model_->root().forward(images, ctx);
-    model_->loss().forward(logits, labels, ctx);
+    const Tensor& logits = net.root->forward(images, ctx);
+    net.loss->forward(logits, labels, ctx);
   } catch (...) {
     ctx.training = was_training;
     throw;
@@ -212,14 +289,10 @@ void Trainer::recalibrate_bn(data::BatchLoader& loader, std::int64_t batches) {
   SQ_CHECK(eval_prepared_, "Trainer::recalibrate_bn: call prepare_eval(weights) first (it writes the weights)");
   SQ_CHECK(batches >= 0, "Trainer::recalibrate_bn: batches must be >= 0, got " << batches);
   if (batches == 0) return;
+  use_device(*ctx_);
   // Reset (running mean 0, variance 1, like a new layer); batch 0's momentum 1 then overwrites them anyway.
   wait_for_device(*ctx_);
-  for (const nn::NamedBuffer& b : model_->buffers()) {
-    const bool var = b.name.size() >= 12 && b.name.compare(b.name.size() - 12, 12, "running_var") == 0;
-    b.tensor->copy_from(
-        Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(b.tensor->numel()), var ? 1.f : 0.f),
-                            b.tensor->shape(), Device::cpu()));
-  }
+  model_->reset_running_stats();
   wait_for_device(*ctx_);
   nn::ExecutionContext& ctx = *ctx_;
   const bool was_training = ctx.training, had_dropout = ctx.dropout;
@@ -271,23 +344,26 @@ void Trainer::restore_buffers(const std::vector<Tensor>& saved) {
 }
 
 float Trainer::read_loss() {
-  return model_->loss().read_loss();
+  return (last_loss_ ? *last_loss_ : model_->loss()).read_loss();
 }
 
 std::int64_t Trainer::read_correct() {
-  return model_->loss().read_correct();
+  return (last_loss_ ? *last_loss_ : model_->loss()).read_correct();
 }
 
 void Trainer::set_ratio(double ratio) {
+  use_device(*ctx_);
   wait_for_device(*ctx_);
-  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_ratio(ratio);
+  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_ratio(ratio, ctx_->stream);
   wait_for_device(*ctx_);
   invalidate_graph();
 }
 
 void Trainer::set_stage(int stage) {
+  use_device(*ctx_);
   wait_for_device(*ctx_);
-  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_stage(stage);
+  if (quant::SqPipeline* pipeline = model_->pipeline()) pipeline->set_stage(stage, ctx_->stream);
+  wait_for_device(*ctx_);
   invalidate_graph();
 }
 

@@ -27,6 +27,9 @@ class BatchNorm : public Module {
   Parameter& beta() { return beta_; }
   Tensor& running_mean() { return running_mean_; }
   Tensor& running_var() { return running_var_; }
+  // Running mean 0 and variance 1, as a new layer has them (BN recalibration). Outside steps; on the GPU a blocking
+  // copy (the caller orders it against the step stream). No-op before the first setup.
+  void reset_running_stats();
   int channels() const { return channels_; }
   float momentum() const { return momentum_; }
   float eps() const { return eps_; }

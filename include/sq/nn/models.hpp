@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,12 +65,19 @@ struct ModelSize {
 };
 int quantized_bits(const quant::SqOptions& options);
 
+// The network an evaluation pass runs (Model::eval_network): its root module and the loss to read.
+struct EvalNetwork {
+  Module* root;
+  SoftmaxCrossEntropy* loss;
+};
+
 class Model {
  public:
   // Binds all parameters in one arena on ctx.device, initialises them from `seed` (He-normal conv/FC weights,
   // BN gamma 1 / beta 0, biases 0) and, when `sq` is set and any weight is quantized, builds the SQ pipeline.
+  // `rebuild` (optional) builds the same architecture again: the evaluation network's layers (eval_network).
   Model(const ModelSpec& spec, Architecture architecture, std::optional<quant::SqOptions> sq, ExecutionContext& ctx,
-        std::uint64_t seed);
+        std::uint64_t seed, std::function<Architecture()> rebuild = {});
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -91,6 +99,18 @@ class Model {
   // Counts setups: buffers (and so any CUDA graph recorded over them) change at each one.
   std::uint64_t setup_generation() const { return setup_generation_; }
 
+  // The network for forward-only evaluation of `batch` images (outside steps). At the training batch (or before
+  // the first setup, or without `rebuild`) it is the training network, set up for `batch` if needed. Otherwise it
+  // is a second copy of the layers, built once, computing with the same parameters and BN running statistics
+  // (views, no copies) but with its own activation buffers and forward-only algorithms, set up when `batch`
+  // changes: evaluation then never sets the training layers up again (no new training buffers, no cudnnFind, no
+  // re-captured step graph).
+  EvalNetwork eval_network(std::int64_t batch, ExecutionContext& ctx);
+  // Setups of the evaluation copy so far (each allocates its buffers).
+  std::uint64_t eval_setups() const { return eval_setups_; }
+  // Every BatchNorm's running mean 0 and variance 1 (BN recalibration). Outside steps.
+  void reset_running_stats();
+
   // Non-trained state for checkpoints: BN running statistics, in a fixed order with unique names.
   std::vector<NamedBuffer> buffers();
 
@@ -111,6 +131,11 @@ class Model {
   std::uint64_t seed_;
   std::int64_t batch_ = 0;
   std::uint64_t setup_generation_ = 0;
+  std::function<Architecture()> rebuild_;
+  std::unique_ptr<Module> eval_root_;  // built by the first eval_network at another batch than training's
+  SoftmaxCrossEntropy eval_loss_;
+  std::int64_t eval_batch_ = 0;
+  std::uint64_t eval_setups_ = 0;
 };
 
 // spec.validate(), build_architecture(spec, sq.has_value()), then Model. `sq` empty: FWN. BWN / TWN: ratio 1.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,13 @@ struct TrainerOptions {
   // The SQ "step" a hybrid evaluation draws with: a fixed value no training run reaches (SqPipeline takes
   // steps < 2^47), so every evaluation at a given ratio and weights sees the same selection.
   std::uint64_t eval_draw_step = (std::uint64_t{1} << 47) - 1;
+  // Where the trainer reports a change it makes on its own (a failed CUDA graph capture: eager steps from then
+  // on). Empty: one line on stderr.
+  std::function<void(const std::string&)> log;
+  // Tests only: called where the step graph is captured (on the GPU inside the capture, before the step's work);
+  // an exception from it is a capture failure. With it set, a CPU trainer goes through the graph path too, the
+  // hook standing in for the capture (there is no graph to record on the CPU, so the steps stay eager).
+  std::function<void()> capture_hook_for_testing;
 };
 
 namespace detail {
@@ -88,12 +96,16 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
   // True once a CUDA graph of the step is captured and replayed (GPU, use_graph, second step at a batch size).
   bool graph_active() const;
+  // Empty, or why capturing the step failed (the CUDA error): the trainer then runs eager steps for good.
+  const std::string& graph_failure() const { return graph_failure_; }
   // Drops the captured graph; the next step runs eagerly and the one after re-captures.
   void invalidate_graph();
 
  private:
+  void check_batch(const Tensor& images, const Tensor& labels) const;
   void ensure_batch(const Tensor& images, const Tensor& labels);
   void step_body(const Tensor& images, const Tensor& labels, float lr, bool captured);
+  bool try_capture(const Tensor& images, const Tensor& labels, float lr);
   void write_eval_weights();
 
   nn::Model* model_;
@@ -105,6 +117,9 @@ class Trainer {
   std::uint64_t setup_generation_ = 0;  // the model's, when the graph was recorded
   EvalWeights eval_weights_ = EvalWeights::quantized;
   bool eval_prepared_ = false;
+  nn::SoftmaxCrossEntropy* last_loss_ = nullptr;  // the loss of the last step or evaluation batch
+  std::string graph_failure_;
+  std::uint64_t graph_workspace_generation_ = 0;  // the context's cuDNN workspace, when the graph was recorded
   std::unique_ptr<detail::StepGraph> graph_;
   Tensor staged_images_, staged_labels_;  // GPU graph inputs: the caller's batch is copied here
 };
