@@ -13,22 +13,56 @@
 namespace {
 
 // One thread per (subsequence, draw) pair: curand_init(seed, subsequence, offset) then curand / curand_uniform.
-__global__ void curand_reference(std::uint64_t seed, int subsequences, int draws, std::uint64_t offset,
-                                 float* uniforms, unsigned* words) {
+// Subsequence `first + s` for thread s.
+__global__ void curand_reference(std::uint64_t seed, std::uint64_t first, int subsequences, int draws,
+                                 std::uint64_t offset, float* uniforms, unsigned* words) {
   const int s = blockIdx.x * blockDim.x + threadIdx.x;
   if (s >= subsequences) return;
   curandStatePhilox4_32_10_t state;
-  curand_init(seed, s, offset, &state);
+  curand_init(seed, first + s, offset, &state);
   for (int i = 0; i < draws; ++i) uniforms[s * draws + i] = curand_uniform(&state);
-  curand_init(seed, s, offset, &state);
+  curand_init(seed, first + s, offset, &state);
   for (int i = 0; i < draws; ++i) words[s * draws + i] = curand(&state);
 }
 
-__global__ void sq_philox_on_device(std::uint64_t seed, int subsequences, int draws, std::uint64_t offset,
-                                    float* uniforms) {
+__global__ void sq_philox_on_device(std::uint64_t seed, std::uint64_t first, int subsequences, int draws,
+                                    std::uint64_t offset, float* uniforms) {
   const int s = blockIdx.x * blockDim.x + threadIdx.x;
   if (s >= subsequences) return;
-  for (int i = 0; i < draws; ++i) uniforms[s * draws + i] = sq::philox_uniform_at(seed, s, offset + i);
+  for (int i = 0; i < draws; ++i) uniforms[s * draws + i] = sq::philox_uniform_at(seed, first + s, offset + i);
+}
+
+// Host Philox (uniforms and raw words) and sq's device Philox against cuRAND for subsequences first..first+n-1
+// at `offset`: the number of outputs that differ.
+std::size_t philox_mismatches(std::uint64_t seed, std::uint64_t first, int subsequences, int draws,
+                              std::uint64_t offset) {
+  const std::size_t n = static_cast<std::size_t>(subsequences) * draws;
+  sq::Tensor d_uniforms({static_cast<std::int64_t>(n)}, sq::DType::f32, sq::Device::cuda(0));
+  sq::Tensor d_words({static_cast<std::int64_t>(n)}, sq::DType::i32, sq::Device::cuda(0));
+  sq::Tensor d_ours({static_cast<std::int64_t>(n)}, sq::DType::f32, sq::Device::cuda(0));
+  curand_reference<<<(subsequences + 127) / 128, 128>>>(seed, first, subsequences, draws, offset,
+                                                        d_uniforms.data<float>(),
+                                                        reinterpret_cast<unsigned*>(d_words.data<std::int32_t>()));
+  SQ_CUDA_CHECK_LAUNCH();
+  sq_philox_on_device<<<(subsequences + 127) / 128, 128>>>(seed, first, subsequences, draws, offset,
+                                                           d_ours.data<float>());
+  SQ_CUDA_CHECK_LAUNCH();
+  SQ_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::vector<float> h_curand = d_uniforms.to_vector<float>();
+  const std::vector<std::int32_t> h_words = d_words.to_vector<std::int32_t>();
+  const std::vector<float> h_ours_device = d_ours.to_vector<float>();
+  std::size_t mismatches = 0;
+  for (int s = 0; s < subsequences; ++s) {
+    sq::PhiloxState host(seed, first + s, offset);
+    sq::PhiloxState host_words(seed, first + s, offset);
+    for (int i = 0; i < draws; ++i) {
+      const std::size_t k = static_cast<std::size_t>(s) * draws + i;
+      mismatches += host.next_uniform() != h_curand[k];
+      mismatches += host_words.next_u32() != static_cast<std::uint32_t>(h_words[k]);
+      mismatches += h_ours_device[k] != h_curand[k];
+    }
+  }
+  return mismatches;
 }
 
 TEST(CoreGpu, TensorRoundTripThroughDevice) {
@@ -45,35 +79,20 @@ TEST(CoreGpu, TensorRoundTripThroughDevice) {
 
 TEST(CoreGpu, HostPhiloxMatchesCurandOnAMillionOutputs) {
   SQ_REQUIRE_GPU();
-  const int subsequences = 4096, draws = 256;  // 1,048,576 outputs
-  const std::uint64_t seed = 0x5eedull << 20, offset = 3;  // unaligned offset exercises the block position
-  const std::size_t n = static_cast<std::size_t>(subsequences) * draws;
-  sq::Tensor d_uniforms({static_cast<std::int64_t>(n)}, sq::DType::f32, sq::Device::cuda(0));
-  sq::Tensor d_words({static_cast<std::int64_t>(n)}, sq::DType::i32, sq::Device::cuda(0));
-  sq::Tensor d_ours({static_cast<std::int64_t>(n)}, sq::DType::f32, sq::Device::cuda(0));
-  curand_reference<<<(subsequences + 127) / 128, 128>>>(seed, subsequences, draws, offset, d_uniforms.data<float>(),
-                                                         reinterpret_cast<unsigned*>(d_words.data<std::int32_t>()));
-  SQ_CUDA_CHECK_LAUNCH();
-  sq_philox_on_device<<<(subsequences + 127) / 128, 128>>>(seed, subsequences, draws, offset, d_ours.data<float>());
-  SQ_CUDA_CHECK_LAUNCH();
-  SQ_CUDA_CHECK(cudaDeviceSynchronize());
-  const std::vector<float> h_curand = d_uniforms.to_vector<float>();
-  const std::vector<std::int32_t> h_words = d_words.to_vector<std::int32_t>();
-  const std::vector<float> h_ours_device = d_ours.to_vector<float>();
-
-  std::size_t mismatches = 0;
-  for (int s = 0; s < subsequences; ++s) {
-    sq::PhiloxState host(seed, s, offset);
-    sq::PhiloxState host_words(seed, s, offset);
-    for (int i = 0; i < draws; ++i) {
-      const std::size_t k = static_cast<std::size_t>(s) * draws + i;
-      mismatches += host.next_uniform() != h_curand[k];
-      mismatches += host_words.next_u32() != static_cast<std::uint32_t>(h_words[k]);
-      mismatches += h_ours_device[k] != h_curand[k];
-    }
-  }
-  EXPECT_EQ(mismatches, 0u);
+  // 4096 subsequences x 256 draws = 1,048,576 outputs; the unaligned offset exercises the block position.
+  EXPECT_EQ(philox_mismatches(0x5eedull << 20, 0, 4096, 256, 3), 0u);
   EXPECT_EQ(sq::PhiloxState(42, 0, 0).next_uniform(), 0.612959862f);
+  EXPECT_EQ(sq::PhiloxState(42, 1, 0).next_uniform(), 0.0100588445f);
+}
+
+// SQ draws use subsequences up to 2^63 and offsets past 2^32: the high words of both must match cuRAND's too.
+TEST(CoreGpu, HostPhiloxMatchesCurandAtHighSubsequencesAndOffsets) {
+  SQ_REQUIRE_GPU();
+  const std::uint64_t high_subsequence = ((std::uint64_t{1} << 40) + 5) << 16;
+  const std::uint64_t high_offset = (std::uint64_t{1} << 34) + 3;
+  EXPECT_EQ(philox_mismatches(42, high_subsequence, 512, 64, high_offset), 0u);
+  EXPECT_EQ(philox_mismatches(7, (std::uint64_t{1} << 63) - 256, 256, 64, 5), 0u);
+  EXPECT_EQ(philox_mismatches(7, 12345, 256, 64, (std::uint64_t{1} << 40) + 1), 0u);
 }
 
 }  // namespace

@@ -18,26 +18,38 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Runs the same epochs through a CPU and a GPU loader and compares every batch bit for bit. The GPU batch buffer is
-// poisoned with NaN before each build, so an element the kernel fails to write shows up.
+// Runs the same epochs through a CPU and a GPU loader and compares every batch bit for bit. The GPU batch buffers
+// (images NaN, labels -1) are poisoned before every build, the first of each epoch and the partial one included,
+// so an element the kernels fail to write shows up.
 void expect_parity(const sq::data::Dataset& data, const sq::data::AugmentOptions& augment, int batch, bool shuffle,
                    std::uint64_t seed) {
   const sq::data::Normalization norm = sq::data::compute_normalization(data);
   sq::data::BatchLoader cpu(data, sq::Device::cpu(), augment, norm, batch, seed, shuffle);
   sq::data::BatchLoader gpu(data, sq::Device::cuda(0), augment, norm, batch, seed, shuffle);
-  const sq::Tensor poison =
-      sq::Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(sq::shape_numel(gpu.image_shape())),
+  const sq::Shape full_shape = gpu.image_shape();
+  const sq::Tensor poison_images =
+      sq::Tensor::from_vector(std::vector<float>(static_cast<std::size_t>(sq::shape_numel(full_shape)),
                                                  std::numeric_limits<float>::quiet_NaN()),
-                              gpu.image_shape());
+                              full_shape);
+  const sq::Tensor poison_labels = sq::Tensor::from_vector(std::vector<std::int32_t>(batch, -1), {batch});
+  // The loader's own buffers, as full-size views (every batch, the tail one too, is a prefix of them).
+  gpu.start_epoch(0);
+  const sq::data::Batch* first = gpu.next();
+  ASSERT_NE(first, nullptr);
+  ASSERT_EQ(first->size, batch) << "the data set must hold at least one full batch";
+  sq::Tensor buffer_images = first->images.view(0, full_shape);
+  sq::Tensor buffer_labels = first->labels.view(0, {batch});
   for (std::uint64_t epoch : {0u, 1u, 9u}) {
     cpu.start_epoch(epoch);
     gpu.start_epoch(epoch);
     ASSERT_EQ(cpu.order(), gpu.order());
     std::int64_t batches = 0;
     while (const sq::data::Batch* c = cpu.next()) {
-      // Poisoning goes through a full-size view of the loader's buffer (the tail batch is a prefix of it).
+      buffer_images.copy_from(poison_images);
+      buffer_labels.copy_from(poison_labels);
       const sq::data::Batch* g = gpu.next();
       ASSERT_NE(g, nullptr);
+      ASSERT_EQ(g->images.raw(), buffer_images.raw()) << "the loader builds every batch into the same buffer";
       ASSERT_EQ(g->size, c->size);
       ASSERT_EQ(g->images.shape(), c->images.shape());
       const std::vector<float> h_gpu = g->images.to_vector<float>();
@@ -45,8 +57,6 @@ void expect_parity(const sq::data::Dataset& data, const sq::data::AugmentOptions
       ASSERT_TRUE(same_bits(h_cpu, h_gpu)) << "epoch " << epoch << " batch " << batches;
       ASSERT_EQ(g->labels.to_vector<std::int32_t>(), c->labels.to_vector<std::int32_t>());
       for (float v : h_gpu) ASSERT_TRUE(std::isfinite(v));
-      sq::Tensor full = g->images.view(0, g->images.shape());
-      if (g->size == batch) full.copy_from(poison);
       ++batches;
     }
     EXPECT_EQ(gpu.next(), nullptr);

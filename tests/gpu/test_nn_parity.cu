@@ -23,12 +23,14 @@ void poison(const sq::Tensor& t) {
   SQ_CUDA_CHECK(cudaMemset(const_cast<void*>(t.raw()), 0xFF, t.bytes()));  // all-ones bytes: NaN in fp32
 }
 
-// max |a - b| / max |b|: the error relative to the reference's scale.
+// max |a - b| / max |b|: the error relative to the reference's scale. Infinite (a failure for every tolerance)
+// when either side holds a NaN or Inf, or the sizes differ: a broken reference must not pass.
 double relative_error(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
+  if (a.size() != b.size()) return INFINITY;
   double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    if (!std::isfinite(a[i])) return INFINITY;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) return INFINITY;
     diff = std::max(diff, std::fabs(double(a[i]) - b[i]));
     scale = std::max(scale, std::fabs(double(b[i])));
   }
@@ -47,12 +49,17 @@ struct ParityOptions {
   double tol = 1e-4;  // max error relative to the reference's largest magnitude: "far under 1e-3"
   std::uint64_t step = 3;
   float input_offset = 0.f;  // added to the N(0, 1) inputs (BN with a mean far larger than the spread)
+  // The layer is the identity on values (Flatten, Dropout in evaluation): the outputs must equal the inputs and
+  // the input gradient the output gradient, an expectation of its own (both devices may return their input).
+  bool identity = false;
 };
 
 // Runs the module on both devices and compares output, input gradient, parameter gradients and buffers.
 void expect_parity(const Factory& make, const sq::Shape& input_shape, std::uint32_t seed, ParityOptions opt = {}) {
   Side cpu{sq::nn::make_context(sq::Device::cpu()), make(), {}, {}};
-  Side gpu{sq::nn::make_context(sq::Device::cuda(0), sq::nn::MathMode::fp32), make(), {}, {}};
+  // Deterministic algorithms: chains through ReLU / max-pool would otherwise compare a timing-chosen (possibly
+  // atomic) cuDNN algorithm, which can flip a near-tie.
+  Side gpu{sq::nn::make_context(sq::Device::cuda(0), sq::nn::MathMode::fp32, /*deterministic=*/true), make(), {}, {}};
   sq::Shape out_shape;
   for (Side* s : {&cpu, &gpu}) {
     s->ctx.training = opt.training;
@@ -121,6 +128,15 @@ void expect_parity(const Factory& make, const sq::Shape& input_shape, std::uint3
   SQ_CUDA_CHECK(cudaStreamSynchronize(gpu.ctx.stream));
 
   const std::string what = cpu.module->type() + " " + cpu.module->describe();
+  if (opt.identity) {
+    EXPECT_EQ(y_gpu->to_vector<float>(), x) << what << ": GPU output vs the input";
+    EXPECT_EQ(h_y, x) << what << ": CPU output vs the input";
+    EXPECT_EQ(sq::shape_numel(y_gpu->shape()), sq::shape_numel(input_shape));
+    if (opt.training) {
+      EXPECT_EQ(dx_gpu->to_vector<float>(), dy) << what << ": GPU input gradient vs the output gradient";
+      EXPECT_EQ(h_dx, dy) << what << ": CPU input gradient vs the output gradient";
+    }
+  }
   EXPECT_LT(relative_error(y_gpu->to_vector<float>(), h_y), opt.tol) << what << ": output";
   if (opt.training) {
     EXPECT_LT(relative_error(dx_gpu->to_vector<float>(), h_dx), opt.tol) << what << ": input gradient";
@@ -175,7 +191,9 @@ TEST(NnGpuParity, ActivationsPoolsFlatten) {
   expect_parity(factory<sq::nn::MaxPool2d>(2, 2), {3, 5, 17, 16}, 13);
   expect_parity(factory<sq::nn::MaxPool2d>(3, 2), {2, 4, 15, 15}, 14);
   expect_parity(factory<sq::nn::GlobalAvgPool>(), {6, 64, 8, 8}, 15);
-  expect_parity(factory<sq::nn::Flatten>(), {6, 4, 3, 3}, 16);
+  ParityOptions identity;
+  identity.identity = true;
+  expect_parity(factory<sq::nn::Flatten>(), {6, 4, 3, 3}, 16, identity);
 }
 
 TEST(NnGpuParity, DropoutTrainingAndEvaluation) {
@@ -186,6 +204,7 @@ TEST(NnGpuParity, DropoutTrainingAndEvaluation) {
   exact.step = 12345678901ull;
   expect_parity(factory<sq::nn::Dropout>("drop", 0.25f), {3, 333}, 18, exact);
   exact.training = false;
+  exact.identity = true;
   expect_parity(factory<sq::nn::Dropout>("drop", 0.5f), {3, 333}, 19, exact);
 }
 
@@ -218,7 +237,7 @@ TEST(NnGpuParity, SoftmaxCrossEntropy) {
     std::vector<std::int32_t> labels(batch);
     for (int i = 0; i < batch; ++i) labels[i] = static_cast<std::int32_t>(rng() % classes);
     auto cpu_ctx = sq::nn::make_context(sq::Device::cpu());
-    auto gpu_ctx = sq::nn::make_context(sq::Device::cuda(0), sq::nn::MathMode::fp32);
+    auto gpu_ctx = sq::nn::make_context(sq::Device::cuda(0), sq::nn::MathMode::fp32, /*deterministic=*/true);
     sq::nn::SoftmaxCrossEntropy cpu_loss, gpu_loss;
     cpu_loss.setup(batch, classes, cpu_ctx);
     gpu_loss.setup(batch, classes, gpu_ctx);
@@ -226,8 +245,13 @@ TEST(NnGpuParity, SoftmaxCrossEntropy) {
     const sq::Tensor l_cpu = sq::Tensor::from_vector(labels, {batch});
     const sq::Tensor z_gpu = z_cpu.to(sq::Device::cuda(0)), l_gpu = l_cpu.to(sq::Device::cuda(0));
     cpu_loss.forward(z_cpu, l_cpu, cpu_ctx);
+    // A first forward makes dlogits reachable (backward() needs one); then every output is poisoned, so the
+    // compared forward must write every element.
+    gpu_loss.forward(z_gpu, l_gpu, gpu_ctx);
+    SQ_CUDA_CHECK(cudaStreamSynchronize(gpu_ctx.stream));
     poison(gpu_loss.loss());
     poison(gpu_loss.correct());
+    poison(gpu_loss.backward(gpu_ctx));
     SQ_CUDA_CHECK(cudaDeviceSynchronize());
     gpu_loss.forward(z_gpu, l_gpu, gpu_ctx);
     EXPECT_NEAR(gpu_loss.read_loss(), cpu_loss.read_loss(), 1e-5 * std::fabs(cpu_loss.read_loss()));
