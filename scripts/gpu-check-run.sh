@@ -7,7 +7,9 @@
 #   bash <pack>/scripts/run.sh --dry    anywhere: the GPU phases report skips (the gpu tests still run and skip,
 #                                       the training run goes through its phases on the CPU)
 #
-# Phase limits (seconds) can be changed with SQ_GPU_CHECK_<PHASE>_TIMEOUT (SUITE, BENCH, TORCH, TRAIN).
+# Phase limits (seconds) can be changed with SQ_GPU_CHECK_<PHASE>_TIMEOUT (SUITE, BENCH, TORCH, TRAIN); the whole
+# run keeps within SQ_GPU_CHECK_BUDGET seconds (default 420): a phase gets at most what is left, and once less
+# than 15 s is left the remaining phases are reported as skipped for lack of time.
 set -uo pipefail
 PACK="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-$PACK/out}"
@@ -25,6 +27,8 @@ T_SUITE="${SQ_GPU_CHECK_SUITE_TIMEOUT:-120}"  # one gtest suite
 T_BENCH="${SQ_GPU_CHECK_BENCH_TIMEOUT:-90}"   # one sq_bench invocation
 T_TORCH="${SQ_GPU_CHECK_TORCH_TIMEOUT:-120}"  # one PyTorch baseline invocation
 T_TRAIN="${SQ_GPU_CHECK_TRAIN_TIMEOUT:-150}"  # one train_cifar invocation
+BUDGET="${SQ_GPU_CHECK_BUDGET:-420}"
+DEADLINE=$(($(date +%s) + BUDGET))
 
 # cuDNN: the Python wheel's on the GPU machine (DEVICE.md). cuDNN dlopens its engine libraries and nvrtc, which
 # the executables' RUNPATH does not cover: LD_LIBRARY_PATH holds the wheel's lib/ and the toolkit's lib64.
@@ -38,14 +42,22 @@ FAILED=0
 
 row() { ROWS+=("$1|$2|$3|$4|$5"); }
 # phase NAME LIMIT LOG COMMAND...: runs COMMAND under `timeout`, output to LOG; sets PHASE_RC and PHASE_SECONDS.
+# Past the budget it runs nothing and sets PHASE_RC 124 (reported as a timeout).
 phase() {
   local name="$1" limit="$2" logfile="$3"
   shift 3
-  local start end
+  local start end left
+  left=$((DEADLINE - $(date +%s) - 5))
+  [ "$limit" -le "$left" ] || limit=$left
   start=$(date +%s.%N)
   echo "+ $*" >"$logfile"
-  timeout --kill-after=10 "$limit" "$@" >>"$logfile" 2>&1
-  PHASE_RC=$?
+  if [ "$limit" -lt 10 ]; then
+    echo "not run: the check's budget of ${BUDGET}s is spent" >>"$logfile"
+    PHASE_RC=124
+  else
+    timeout --kill-after=5 "$limit" "$@" >>"$logfile" 2>&1
+    PHASE_RC=$?
+  fi
   end=$(date +%s.%N)
   PHASE_SECONDS=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
   echo "[$name] rc $PHASE_RC in ${PHASE_SECONDS}s" >&2
@@ -117,7 +129,7 @@ else
     if [ "$PHASE_RC" -ne 0 ]; then
       bad_suites="$bad_suites $suite($(status_of "$PHASE_RC"))"
       while IFS= read -r line; do DETAILS+=("  $line"); done < <(sed -n 's/^\[  FAILED  \] \([^ ]*\.[^ ]*\).*/FAILED \1/p' "$logfile" | sort -u | head -8)
-      [ "$PHASE_RC" -eq 124 ] || [ "$PHASE_RC" -eq 137 ] && DETAILS+=("  TIMEOUT $suite after ${T_SUITE}s (gpu-tests/${suite//\//_}.log)")
+      [ "$PHASE_RC" -eq 124 ] || [ "$PHASE_RC" -eq 137 ] && DETAILS+=("  TIMEOUT $suite (its ${T_SUITE}s or the budget; gpu-tests/${suite//\//_}.log)")
     fi
   done
   note="$n_suites suites: $passed passed, $failed failed, $skipped skipped${bad_suites:+; bad:$bad_suites}"
@@ -218,7 +230,8 @@ fi
     IFS='|' read -r name st rc secs note <<<"$r"
     printf '%-22s %-8s %4s %7s  %s\n' "$name" "$st" "$rc" "$secs" "$note"
   done
-  for d in "${DETAILS[@]}"; do echo "$d"; done
+  for d in "${DETAILS[@]:0:12}"; do echo "$d"; done
+  [ "${#DETAILS[@]}" -le 12 ] || echo "  ... $((${#DETAILS[@]} - 12)) more in the logs"
   echo "logs: $OUT (device.txt, gpu-tests/, bench/, torch/, train/)"
   [ "$FAILED" -eq 0 ] && echo "result: OK" || echo "result: FAILED"
 } | tee "$OUT/summary.txt"
