@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "sq/core/error.hpp"
 #include "sq/core/philox.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/train/trainer.hpp"
@@ -113,6 +115,22 @@ TEST(EvalNetwork, SharesParametersAndRunningStatistics) {
   for (std::size_t i = 0; i < p.size(); ++i) {
     EXPECT_EQ(p[i]->effective.raw(), q[i]->effective.raw()) << p[i]->name;
     EXPECT_EQ(p[i]->value.raw(), q[i]->value.raw()) << p[i]->name;
+  }
+  // Forward-only: the copy's convolutions have no input-gradient buffers, and say so if asked for a backward.
+  const Batch batch = make_batch(4, 3);
+  sq::nn::ExecutionContext eval_ctx = ctx;
+  eval_ctx.training = false;
+  const sq::Tensor& logits = net.root->forward(batch.images, eval_ctx);
+  EXPECT_EQ(logits.dim(0), 4);
+  EXPECT_FALSE(ctx.forward_only) << "the flag is set for the copy's setup only";
+  eval_ctx.training = true;
+  net.root->forward(batch.images, eval_ctx);
+  const sq::Tensor dlogits = sq::Tensor::zeros(logits.shape(), sq::DType::f32);
+  try {
+    net.root->backward(dlogits, eval_ctx);
+    ADD_FAILURE() << "backward through a forward-only setup did not throw";
+  } catch (const sq::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("forward-only"), std::string::npos) << e.what();
   }
   // At the training batch the training network itself is used.
   EXPECT_EQ(model->eval_network(8, ctx).root, &model->root());
