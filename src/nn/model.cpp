@@ -99,6 +99,17 @@ Shape Model::setup(std::int64_t batch, ExecutionContext& ctx) {
   return logits;
 }
 
+struct Model::EvalCopy {
+  std::unique_ptr<Module> root;
+  SoftmaxCrossEntropy loss;
+  std::int64_t batch = 0;  // 0: not set up
+  std::uint64_t used = 0;  // eval_uses_ at the last use
+};
+
+namespace {
+constexpr std::size_t kEvalCopies = 2;
+}  // namespace
+
 EvalNetwork Model::eval_network(std::int64_t batch, ExecutionContext& ctx) {
   SQ_CHECK(batch >= 1, "Model::eval_network: batch " << batch << " must be >= 1");
   SQ_CHECK(ctx.device == device_,
@@ -108,12 +119,16 @@ EvalNetwork Model::eval_network(std::int64_t batch, ExecutionContext& ctx) {
     return {root_.get(), &loss_};
   }
   use_device(device_);
-  if (!eval_root_) {
-    Architecture copy = rebuild_();
-    SQ_CHECK(copy.root != nullptr, "Model: the rebuilt architecture has no root module");
+  EvalCopy* copy = nullptr;
+  for (const auto& c : eval_copies_) {
+    if (c->batch == batch) copy = c.get();
+  }
+  if (!copy && eval_copies_.size() < kEvalCopies) {
+    Architecture arch = rebuild_();
+    SQ_CHECK(arch.root != nullptr, "Model: the rebuilt architecture has no root module");
     std::vector<Parameter*> mine, theirs;
     root_->collect_parameters(mine);
-    copy.root->collect_parameters(theirs);
+    arch.root->collect_parameters(theirs);
     SQ_CHECK(mine.size() == theirs.size(),
              "Model: the rebuilt architecture has " << theirs.size() << " parameters, the model " << mine.size());
     for (std::size_t i = 0; i < mine.size(); ++i) {
@@ -125,36 +140,44 @@ EvalNetwork Model::eval_network(std::int64_t batch, ExecutionContext& ctx) {
       theirs[i]->grad = mine[i]->grad.view(0, mine[i]->shape);
       theirs[i]->effective = mine[i]->effective.view(0, mine[i]->shape);
     }
-    eval_root_ = std::move(copy.root);
-    eval_batch_ = 0;
+    eval_copies_.push_back(std::make_unique<EvalCopy>());
+    eval_copies_.back()->root = std::move(arch.root);
+    copy = eval_copies_.back().get();
   }
+  if (!copy) {  // a third batch size: the least recently used copy is set up again
+    copy = eval_copies_.front().get();
+    for (const auto& c : eval_copies_) {
+      if (c->used < copy->used) copy = c.get();
+    }
+  }
+  copy->used = ++eval_uses_;
   // The BN running statistics are the training layers' (the first setup made them; checkpoint loads and BN
   // recalibration write into them in place): view them again before each use, before the copy's setup keeps them.
   std::vector<NamedBuffer> mine, theirs;
   root_->collect_buffers(mine);
-  eval_root_->collect_buffers(theirs);
+  copy->root->collect_buffers(theirs);
   SQ_CHECK(mine.size() == theirs.size(),
            "Model: the evaluation network has " << theirs.size() << " buffers, the model " << mine.size());
   for (std::size_t i = 0; i < mine.size(); ++i) {
     *theirs[i].tensor = mine[i].tensor->view(0, mine[i].tensor->shape());
   }
-  if (eval_batch_ != batch) {
+  if (copy->batch != batch) {
     const bool was_forward_only = ctx.forward_only;
     ctx.forward_only = true;
+    copy->batch = 0;
     try {
-      eval_root_->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
-      eval_loss_.setup(batch, spec_.classes, ctx);
+      copy->root->setup({batch, spec_.in_channels, spec_.image_size, spec_.image_size}, ctx);
+      copy->loss.setup(batch, spec_.classes, ctx);
     } catch (...) {
       ctx.forward_only = was_forward_only;
-      eval_batch_ = 0;
       throw;
     }
     ctx.forward_only = was_forward_only;
-    eval_batch_ = batch;
+    copy->batch = batch;
     ++eval_setups_;
     wait_for_device(device_);
   }
-  return {eval_root_.get(), &eval_loss_};
+  return {copy->root.get(), &copy->loss};
 }
 
 void Model::reset_running_stats() {

@@ -138,6 +138,32 @@ TEST(EvalNetwork, SharesParametersAndRunningStatistics) {
   EXPECT_EQ(model->setup_generation(), 1u);
 }
 
+// A pass whose last batch is partial (6, 6, 4) sets the copies up the first time only; a third size reuses the
+// least recently used copy.
+TEST(EvalNetwork, FullAndPartialBatchesKeepTheirOwnCopies) {
+  sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
+  const auto model = sq::nn::build_model(small_spec(), sq_twn(), ctx, 9);
+  model->setup(8, ctx);
+  const sq::nn::EvalNetwork six = model->eval_network(6, ctx);
+  const sq::nn::EvalNetwork four = model->eval_network(4, ctx);
+  EXPECT_NE(six.root, four.root);
+  for (int pass = 0; pass < 3; ++pass) {
+    EXPECT_EQ(model->eval_network(6, ctx).root, six.root);
+    EXPECT_EQ(model->eval_network(6, ctx).root, six.root);
+    EXPECT_EQ(model->eval_network(4, ctx).root, four.root);
+  }
+  EXPECT_EQ(model->eval_setups(), 2u);
+  const sq::nn::EvalNetwork five = model->eval_network(5, ctx);  // replaces the copy for 6 (used longest ago)
+  EXPECT_EQ(five.root, six.root);
+  EXPECT_EQ(model->eval_network(4, ctx).root, four.root);
+  EXPECT_EQ(model->eval_setups(), 3u);
+  const Batch batch = make_batch(5, 4);
+  sq::nn::ExecutionContext eval_ctx = ctx;
+  eval_ctx.training = false;
+  EXPECT_EQ(five.root->forward(batch.images, eval_ctx).dim(0), 5);
+  EXPECT_EQ(model->setup_generation(), 1u);
+}
+
 TEST(EvalNetwork, ResetRunningStatsGivesMeanZeroVarianceOne) {
   sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
   const auto model = sq::nn::build_model(small_spec(), sq_twn(), ctx, 9);

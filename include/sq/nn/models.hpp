@@ -101,10 +101,10 @@ class Model {
 
   // The network for forward-only evaluation of `batch` images (outside steps). At the training batch (or before
   // the first setup, or without `rebuild`) it is the training network, set up for `batch` if needed. Otherwise it
-  // is a second copy of the layers, built once, computing with the same parameters and BN running statistics
-  // (views, no copies) but with its own activation buffers and forward-only algorithms, set up when `batch`
-  // changes: evaluation then never sets the training layers up again (no new training buffers, no cudnnFind, no
-  // re-captured step graph).
+  // is a second copy of the layers, computing with the same parameters and BN running statistics (views, no
+  // copies) but with its own activation buffers and forward-only algorithms, set up once per batch size (two
+  // copies are kept: the full and the partial last batch of a pass): evaluation then never sets the training
+  // layers up again (no new training buffers, no cudnnFind, no re-captured step graph).
   EvalNetwork eval_network(std::int64_t batch, ExecutionContext& ctx);
   // Setups of the evaluation copy so far (each allocates its buffers).
   std::uint64_t eval_setups() const { return eval_setups_; }
@@ -132,9 +132,11 @@ class Model {
   std::int64_t batch_ = 0;
   std::uint64_t setup_generation_ = 0;
   std::function<Architecture()> rebuild_;
-  std::unique_ptr<Module> eval_root_;  // built by the first eval_network at another batch than training's
-  SoftmaxCrossEntropy eval_loss_;
-  std::int64_t eval_batch_ = 0;
+  // Evaluation copies (eval_network): at most two, so a pass whose last batch is partial sets nothing up after its
+  // first time; the least recently used one is set up again for a third batch size.
+  struct EvalCopy;
+  std::vector<std::unique_ptr<EvalCopy>> eval_copies_;
+  std::uint64_t eval_uses_ = 0;
   std::uint64_t eval_setups_ = 0;
 };
 
