@@ -144,8 +144,12 @@ else
       row gpu-tests fail 1 "$total_s" "$note: without a GPU every gpu test should skip"
       FAILED=1
     fi
+  elif [ "$skipped" -gt 0 ]; then
+    # On the GPU nothing may skip: a skip there means CUDA was not usable from the tests.
+    DETAILS+=("  $skipped gpu tests skipped on the GPU (CUDA not usable?): grep -A2 SKIPPED gpu-tests/*.log")
+    row gpu-tests fail 1 "$total_s" "$note"
+    FAILED=1
   else
-    [ "$skipped" -eq 0 ] || DETAILS+=("  $skipped gpu tests skipped on the GPU: grep SKIPPED gpu-tests/*.log")
     row gpu-tests pass 0 "$total_s" "$note"
   fi
 fi
