@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "train/atomic_file.hpp"
+#include "zlib.h"
 
 namespace sq::train {
 namespace {
@@ -97,6 +98,61 @@ Entry parse_entry(const std::string& name, const Json& value, const std::string&
   return e;
 }
 
+std::uint32_t crc32_of(const void* data, std::size_t bytes) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  const auto* p = static_cast<const Bytef*>(data);
+  while (bytes > 0) {  // zlib takes 32-bit lengths
+    const uInt chunk = static_cast<uInt>(std::min<std::size_t>(bytes, 1u << 30));
+    crc = ::crc32(crc, p, chunk);
+    p += chunk;
+    bytes -= chunk;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
+std::string hex32(std::uint32_t v) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", v);
+  return text;
+}
+
+// Verifies every tensor against the checksums of metadata 'tensor_crc32' (and removes the key), or refuses an
+// SQ-CUDA checkpoint of format version >= 2 that has none.
+void verify_checksums(Checkpoint& checkpoint, const std::string& path) {
+  const auto found = checkpoint.metadata.find(checkpoint_key::kTensorCrc32);
+  if (found == checkpoint.metadata.end()) {
+    const auto format = checkpoint.metadata.find(checkpoint_key::kFormat);
+    const auto version = checkpoint.metadata.find(checkpoint_key::kFormatVersion);
+    const bool ours = format != checkpoint.metadata.end() && format->second == kCheckpointFormatName;
+    SQ_CHECK(!ours || version == checkpoint.metadata.end() || version->second == "1",
+             path << ": metadata '" << checkpoint_key::kTensorCrc32 << "' (the tensors' checksums) is missing, but "
+                  << "format version " << version->second << " files always have it: the header was edited or the "
+                  << "file was written by another tool; use an earlier checkpoint");
+    return;
+  }
+  Json sums;
+  try {
+    sums = Json::parse(found->second);
+  } catch (const Json::parse_error&) {
+    SQ_FAIL(path << ": metadata '" << checkpoint_key::kTensorCrc32 << "' is not a JSON object of checksums");
+  }
+  SQ_CHECK(sums.is_object(), path << ": metadata '" << checkpoint_key::kTensorCrc32 << "' is not a JSON object");
+  for (const NamedTensor& t : checkpoint.tensors) {
+    const auto sum = sums.find(t.name);
+    SQ_CHECK(sum != sums.end() && sum->is_string(), path << ": tensor '" << t.name << "' has no checksum in metadata '"
+                                                         << checkpoint_key::kTensorCrc32 << "'");
+    const std::string actual = hex32(crc32_of(t.tensor.raw(), t.tensor.bytes()));
+    SQ_CHECK(sum->get<std::string>() == actual, path << ": tensor '" << t.name << "' fails its checksum (CRC-32 "
+                                                     << actual << ", recorded " << sum->get<std::string>().substr(0, 16)
+                                                     << "): its bytes were altered or damaged on disk; use an "
+                                                     << "earlier checkpoint");
+  }
+  SQ_CHECK(sums.size() == checkpoint.tensors.size(), path << ": metadata '" << checkpoint_key::kTensorCrc32
+                                                          << "' lists " << sums.size() << " checksums for "
+                                                          << checkpoint.tensors.size() << " tensors");
+  checkpoint.metadata.erase(found);
+}
+
 }  // namespace
 
 void Checkpoint::add(std::string name, const Tensor& tensor) {
@@ -155,13 +211,24 @@ void write_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   SQ_CHECK(host_is_little_endian(), "safetensors is little-endian; this host is not (writing " << path << ")");
   Json header = Json::object();
   Json meta = Json::object();
-  for (const auto& [key, value] : checkpoint.metadata) meta[key] = value;
+  for (const auto& [key, value] : checkpoint.metadata) {
+    if (key != checkpoint_key::kTensorCrc32) meta[key] = value;
+  }
+  // Host copies of device tensors (checksummed here, written below).
+  std::vector<Tensor> host(checkpoint.tensors.size());
+  Json sums = Json::object();
+  for (std::size_t i = 0; i < checkpoint.tensors.size(); ++i) {
+    const Tensor& t = checkpoint.tensors[i].tensor;
+    SQ_CHECK(t.defined(), "tensor '" << checkpoint.tensors[i].name << "' has no storage (writing " << path << ")");
+    host[i] = t.device().is_cpu() ? t.view(0, t.shape()) : t.to(Device::cpu());
+    sums[checkpoint.tensors[i].name] = hex32(crc32_of(host[i].raw(), host[i].bytes()));
+  }
+  meta[checkpoint_key::kTensorCrc32] = sums.dump();
   header["__metadata__"] = meta;
   std::uint64_t offset = 0;
   for (const NamedTensor& t : checkpoint.tensors) {
     SQ_CHECK(!t.name.empty() && t.name != "__metadata__", "invalid tensor name '" << t.name << "' for " << path);
     SQ_CHECK(!header.contains(t.name), "duplicate tensor name '" << t.name << "' writing " << path);
-    SQ_CHECK(t.tensor.defined(), "tensor '" << t.name << "' has no storage (writing " << path << ")");
     const std::uint64_t bytes = t.tensor.bytes();
     header[t.name] = {{"dtype", safetensors_dtype(t.tensor.dtype())},
                       {"shape", t.tensor.shape()},
@@ -177,14 +244,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   write_file_atomically(path, [&](int fd) {
     write_all(fd, length, sizeof length, path);
     write_all(fd, text.data(), text.size(), path);
-    for (const NamedTensor& t : checkpoint.tensors) {
-      if (t.tensor.device().is_cpu()) {
-        write_all(fd, t.tensor.raw(), t.tensor.bytes(), path);
-      } else {
-        const Tensor host = t.tensor.to(Device::cpu());
-        write_all(fd, host.raw(), host.bytes(), path);
-      }
-    }
+    for (const Tensor& t : host) write_all(fd, t.raw(), t.bytes(), path);
   });
 }
 
@@ -269,6 +329,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   }
   for (std::size_t i = 0; i < entries.size(); ++i)
     checkpoint.tensors.push_back({entries[i].name, std::move(loaded[i])});
+  verify_checksums(checkpoint, path);
   return checkpoint;
 }
 

@@ -21,10 +21,14 @@ void check_compatible(const Checkpoint& checkpoint, const CheckpointExpectation&
            path << " is a safetensors file but not an SQ-CUDA checkpoint (metadata '" << checkpoint_key::kFormat
                 << "' is not '" << kCheckpointFormatName << "')");
   const auto version = checkpoint.metadata.find(checkpoint_key::kFormatVersion);
-  SQ_CHECK(version != checkpoint.metadata.end() && version->second == std::to_string(kCheckpointFormatVersion),
-           path << " has checkpoint format version "
-                << (version == checkpoint.metadata.end() ? std::string("(none)") : version->second)
-                << "; this build reads version " << kCheckpointFormatVersion);
+  bool known_version = false;
+  for (int v = kOldestCheckpointFormatVersion; v <= kCheckpointFormatVersion; ++v) {
+    known_version = known_version || (version != checkpoint.metadata.end() && version->second == std::to_string(v));
+  }
+  SQ_CHECK(known_version, path << " has checkpoint format version "
+                               << (version == checkpoint.metadata.end() ? std::string("(none)") : version->second)
+                               << "; this build reads versions " << kOldestCheckpointFormatVersion << " to "
+                               << kCheckpointFormatVersion);
 
   std::ostringstream problems;
   int identity_mismatches = 0;

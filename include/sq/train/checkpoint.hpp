@@ -12,7 +12,10 @@
 namespace sq::train {
 
 // Version of the layout of tensors and metadata keys this build writes ("format_version" in the metadata).
-inline constexpr int kCheckpointFormatVersion = 1;
+// 2 added the per-tensor checksums and the statistics since the last metrics line; version 1 files (no
+// checksums) are still read.
+inline constexpr int kCheckpointFormatVersion = 2;
+inline constexpr int kOldestCheckpointFormatVersion = 1;
 
 // Well-known metadata keys (all values are strings, as safetensors requires).
 namespace checkpoint_key {
@@ -27,6 +30,9 @@ inline constexpr const char* kGlobalStep = "global_step";        // steps comple
 inline constexpr const char* kSeed = "rng_seed";                 // run seed
 inline constexpr const char* kRngCounter = "rng_counter";        // Philox counter position (the global step)
 inline constexpr const char* kStageComplete = "stage_complete";  // "1" when written at the end of a stage
+// JSON object: tensor name -> CRC-32 (zlib's, 8 lower-case hex digits) of its data bytes. write_checkpoint adds
+// it; read_checkpoint verifies and removes it (required in SQ-CUDA checkpoints from format version 2 on).
+inline constexpr const char* kTensorCrc32 = "tensor_crc32";
 }  // namespace checkpoint_key
 inline constexpr const char* kCheckpointFormatName = "sq-cuda-checkpoint";
 
@@ -49,11 +55,13 @@ struct Checkpoint {
 };
 
 // Writes `checkpoint` to `path` as safetensors: a temp file in the same directory, fsync, rename over `path`,
-// fsync of the directory; a crash at any point leaves either the old file or the new one, never a mix.
+// fsync of the directory; a crash at any point leaves either the old file or the new one, never a mix. Adds the
+// metadata key checkpoint_key::kTensorCrc32 (a checksum of every tensor).
 void write_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 
 // Reads and validates a safetensors file (header length against file size, JSON, dtypes, shapes, offsets in
-// range and contiguous, no trailing bytes). Throws sq::Error naming the file and what is wrong.
+// range and contiguous, no trailing bytes, every tensor's checksum when the file has them; an SQ-CUDA checkpoint
+// of format version 2 or later must have them). Throws sq::Error naming the file (and tensor) and what is wrong.
 Checkpoint read_checkpoint(const std::string& path);
 
 // What a run expects of a checkpoint it loads: identity metadata (arch, classes, quantizer, ...) that must match
