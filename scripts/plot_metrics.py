@@ -6,7 +6,9 @@ Usage: scripts/plot_metrics.py METRICS.jsonl [--out DIR] [--title TEXT]
 Writes DIR/loss.png (training loss), DIR/error.png (train and test error: fully quantized and hybrid),
 DIR/ratio.png (SQ ratio per stage and the quantized fraction per layer) and, when the file has per-layer SQ
 statistics, DIR/sq_error.png (mean quantization error per layer). DIR defaults to the metrics file's folder.
-Records repeated by a resumed run (same kind and global step) count once: the last one wins.
+Records repeated by a resumed run (same kind and global step) count once: the last one wins. A last line that is
+not complete JSON (a write cut short by a crash or a full disk) is skipped with a warning; a bad line elsewhere is
+an error naming the line.
 """
 import argparse
 import json
@@ -29,22 +31,31 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def load(path):
     steps, epochs, stages = {}, {}, {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().split("\n")
+    last = max((i for i, text in enumerate(lines) if text.strip()), default=-1)
+    for index, line in enumerate(lines):
+        number = index + 1
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            if index == last:
+                print(f"{path}:{number}: warning: skipping the incomplete last line (a write cut short?)",
+                      file=sys.stderr)
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                sys.exit(f"{path}:{number}: not a JSON line ({e})")
-            kind = record.get("kind")
-            if kind == "step":
-                steps[record["global_step"]] = record
-            elif kind == "epoch":
-                epochs[record["global_step"]] = record
-            elif kind == "stage":
-                stages[record["stage"]] = record
+            sys.exit(f"{path}:{number}: not a JSON line ({e})")
+        if not isinstance(record, dict):
+            sys.exit(f"{path}:{number}: not a JSON object")
+        kind = record.get("kind")
+        if kind == "step":
+            steps[record["global_step"]] = record
+        elif kind == "epoch":
+            epochs[record["global_step"]] = record
+        elif kind == "stage":
+            stages[record["stage"]] = record
     ordered = lambda d: [d[k] for k in sorted(d)]  # noqa: E731
     return ordered(steps), ordered(epochs), ordered(stages)
 

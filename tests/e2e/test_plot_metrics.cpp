@@ -63,6 +63,35 @@ TEST(PlotMetrics, RendersLossErrorRatioAndLayerPlots) {
   }
 }
 
+TEST(PlotMetrics, APartialLastLineIsSkippedWithAWarningAndABadMiddleLineNamed) {
+  const std::string dir = ::testing::TempDir() + "sq_plot_partial_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()), 0);
+  const std::string metrics = dir + "/metrics.jsonl";
+  std::string good;
+  for (int k = 1; k <= 3; ++k) {
+    sq::train::StepMetrics s;
+    s.step = s.global_step = k * 10;
+    s.loss = 1.0 / k;
+    good += sq::train::to_json_line(s) + "\n";
+  }
+  std::ofstream(metrics) << good << "{\"kind\": \"step\", \"glob";  // the disk filled up mid-line
+  const std::string command =
+      "python3 " SQ_SOURCE_DIR "/scripts/plot_metrics.py '" + metrics + "' > '" + dir + "/log' 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "see " << dir << "/log";
+  std::ifstream log(dir + "/log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(metrics + ":4: warning: skipping the incomplete last line"), std::string::npos) << text;
+  EXPECT_TRUE(is_png(dir + "/loss.png"));
+
+  // The same broken text in the middle of the file is an error naming its line.
+  std::ofstream(metrics) << "{\"kind\": \"step\", \"glob\n" << good;
+  EXPECT_NE(std::system(command.c_str()), 0);
+  std::ifstream log2(dir + "/log");
+  const std::string text2((std::istreambuf_iterator<char>(log2)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text2.find(metrics + ":1: not a JSON line"), std::string::npos) << text2;
+  EXPECT_EQ(std::system(("rm -rf '" + dir + "'").c_str()), 0);
+}
+
 TEST(PlotMetrics, EmptyMetricsFileFailsWithAMessage) {
   const std::string dir = ::testing::TempDir() + "sq_plot_empty_" + std::to_string(::getpid());
   ASSERT_EQ(std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "' && touch '" + dir + "/m.jsonl'").c_str()), 0);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -30,7 +31,11 @@ TEST(Metrics, WritesOneParsableLinePerRecordAndAppends) {
   std::remove(path.c_str());
   {
     sq::train::MetricsWriter writer(path);
-    writer.write_event("start", {{"config", "x.json"}});
+    writer.write_event("start", 0,
+                       {{"config", std::string("x.json")},
+                        {"seed", std::uint64_t{18446744073709551615u}},
+                        {"error", 12.5},
+                        {"unmeasured", std::nan("")}});
     sq::train::StepMetrics step;
     step.stage = 1;
     step.ratio = 0.75;
@@ -63,6 +68,19 @@ TEST(Metrics, WritesOneParsableLinePerRecordAndAppends) {
   EXPECT_EQ(lines[0]["kind"], "event");
   EXPECT_EQ(lines[0]["event"], "start");
   EXPECT_EQ(lines[0]["config"], "x.json");
+  // Numbers are JSON numbers (an integer seed exactly, up to 2^64 - 1), unmeasured ones null.
+  EXPECT_TRUE(lines[0]["seed"].is_number_unsigned());
+  EXPECT_EQ(lines[0]["seed"].get<std::uint64_t>(), 18446744073709551615u);
+  EXPECT_TRUE(lines[0]["error"].is_number_float());
+  EXPECT_EQ(lines[0]["error"], 12.5);
+  EXPECT_TRUE(lines[0]["unmeasured"].is_null());
+  EXPECT_EQ(lines[0]["global_step"], 0);
+  // Every record carries its wall-clock time (Unix seconds).
+  const double now = static_cast<double>(std::time(nullptr));
+  for (const json& line : lines) {
+    ASSERT_TRUE(line["time"].is_number()) << line.dump();
+    EXPECT_NEAR(line["time"].get<double>(), now, 120.0) << line.dump();
+  }
   EXPECT_EQ(lines[1]["kind"], "step");
   EXPECT_EQ(lines[1]["stage"], 1);
   EXPECT_EQ(lines[1]["ratio"], 0.75);
@@ -79,6 +97,49 @@ TEST(Metrics, WritesOneParsableLinePerRecordAndAppends) {
   EXPECT_EQ(lines[3]["kind"], "stage");
   EXPECT_EQ(lines[3]["steps"], 400);
   std::remove(path.c_str());
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(Metrics, TruncateCutsBackToAGlobalStepAndDropsAPartialLastLine) {
+  const std::string path = ::testing::TempDir() + "sq_metrics_cut_" + std::to_string(::getpid()) + ".jsonl";
+  const std::string head =
+      "{\"kind\":\"event\",\"event\":\"start\"}\n"
+      "{\"kind\":\"step\",\"global_step\":10}\n"
+      "{\"kind\":\"step\",\"global_step\":20}\n"
+      "{\"kind\":\"epoch\",\"global_step\":20}\n"
+      "{\"kind\":\"event\",\"event\":\"interrupted\",\"global_step\":\"20\"}\n";  // old: a string
+  const std::string tail =
+      "{\"kind\":\"step\",\"global_step\":30}\n"
+      "{\"kind\":\"epoch\",\"global_step\":30}\n"
+      "{\"kind\":\"step\",\"glo";  // cut short by a crash
+  std::ofstream(path, std::ios::binary) << head << tail;
+  EXPECT_EQ(sq::train::truncate_metrics(path, 20), 3);
+  EXPECT_EQ(read_text(path), head);
+  EXPECT_EQ(sq::train::truncate_metrics(path, 20), 0) << "nothing more to cut";
+  EXPECT_EQ(read_text(path), head);
+
+  // A partial last line alone goes even when every record is before the step.
+  std::ofstream(path, std::ios::binary) << head << "{\"kind\":\"st";
+  EXPECT_EQ(sq::train::truncate_metrics(path, 100), 1);
+  EXPECT_EQ(read_text(path), head);
+  // A complete line without its newline (the crash hit between the record and '\n') goes too.
+  std::ofstream(path, std::ios::binary) << head << "{\"kind\":\"step\",\"global_step\":21}";
+  EXPECT_EQ(sq::train::truncate_metrics(path, 100), 1);
+  EXPECT_EQ(read_text(path), head);
+
+  // Redoing an interrupted end of epoch: its epoch record and everything after go, the step record stays.
+  EXPECT_EQ(sq::train::truncate_metrics(path, 20, /*redo_epoch_end=*/true), 2);
+  EXPECT_EQ(read_text(path), head.substr(0, head.find("{\"kind\":\"epoch\"")));
+
+  std::remove(path.c_str());
+  EXPECT_EQ(sq::train::truncate_metrics(path, 5), 0) << "a missing file stays missing";
+  EXPECT_FALSE(std::ifstream(path).good());
 }
 
 TEST(Metrics, UnwritablePathIsNamed) {

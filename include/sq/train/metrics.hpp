@@ -7,6 +7,8 @@
 #include <limits>
 #include <map>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace sq::train {
@@ -60,6 +62,7 @@ struct StageSummary {
   int stage = 0;
   double ratio = 1.0;
   std::int64_t steps = 0;
+  std::int64_t global_step = 0;  // steps completed over the whole run when the stage ended
   std::int64_t epochs = 0;
   double train_loss = kNotMeasured;
   double train_error = kNotMeasured;
@@ -69,8 +72,13 @@ struct StageSummary {
   double wall_s = 0;
 };
 
+// A field of an event record: text or a JSON number (integers stay exact, up to 2^64 - 1).
+using EventValue = std::variant<std::string, double, std::int64_t, std::uint64_t>;
+using EventFields = std::vector<std::pair<std::string, EventValue>>;
+
 // Appends JSON lines to a file, one flushed line per record, so a crash loses at most the line being written
-// and `tail -f` shows progress. Records carry "kind": "step" | "epoch" | "stage" | "event".
+// and `tail -f` shows progress. Records carry "kind": "step" | "epoch" | "stage" | "event", the run's
+// "global_step" and "time" (wall clock, seconds since the Unix epoch, UTC).
 class MetricsWriter {
  public:
   MetricsWriter() = default;
@@ -88,8 +96,9 @@ class MetricsWriter {
   void write(const StepMetrics& m);
   void write(const EpochMetrics& m);
   void write(const StageSummary& m);
-  // A free-form event ("start", "resume", "nan", "interrupted", "finished") with string fields.
-  void write_event(const std::string& event, const std::map<std::string, std::string>& fields);
+  // An event ("start", "resume", "interrupted", "step_limit", "diverged", "finished") at `global_step`, with
+  // its fields in the given order.
+  void write_event(const std::string& event, std::int64_t global_step, const EventFields& fields = {});
 
  private:
   void write_line(const std::string& line);
@@ -102,6 +111,14 @@ class MetricsWriter {
 std::string to_json_line(const StepMetrics& m);
 std::string to_json_line(const EpochMetrics& m);
 std::string to_json_line(const StageSummary& m);
+
+// Cuts the metrics file at `path` back to what a run had written when it was at `global_step`: every record
+// whose global_step is larger, everything after it, and an unparsable last line (a write cut short by a crash or
+// a full disk) are removed; with `redo_epoch_end` also the epoch and stage records at `global_step` (a checkpoint
+// written while the end-of-epoch work was interrupted: the resumed run redoes it). The file is replaced
+// atomically (temp file, fsync, rename); a missing file is left missing. Returns the number of lines removed. A
+// resumed run calls this before appending, so its log equals the uninterrupted run's.
+std::int64_t truncate_metrics(const std::string& path, std::int64_t global_step, bool redo_epoch_end = false);
 
 // The per-stage table printed at the end of a run (and by scripts/train.sh), e.g.
 //   stage  ratio   steps  epochs  train loss  train err %  test err % (quantized)  test err % (hybrid)  time
