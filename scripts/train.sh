@@ -4,17 +4,26 @@
 # otherwise the quick CPU config (configs/quick-sq-twn-fashion-mnist.json, about 15 minutes on 2 cores), then
 # prints the per-stage table and renders the metrics to PNG.
 # Arguments go to train_cifar: e.g. `scripts/train.sh --device cpu`, `scripts/train.sh --output runs/mine`, or
-# `scripts/train.sh --config configs/vgg9-sq-bwn-cifar10.json` to run another experiment.
+# `scripts/train.sh --config configs/vgg9-sq-bwn-cifar10.json` to run another experiment. With --config or
+# --resume nothing is added: `scripts/train.sh --resume runs/x/last.safetensors` continues run x with the
+# configuration (and device) saved in its checkpoint.
+# SQ_TRAIN_NO_BUILD=1 skips the package check and the build (use the binary already in SQ_BUILD_DIR).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-sq_install_packages
-sq_configure_and_build
+if [ "${SQ_TRAIN_NO_BUILD:-0}" != 1 ]; then
+  sq_install_packages
+  sq_configure_and_build
+fi
 
 bin="$SQ_BUILD_DIR/apps/train_cifar/train_cifar"
 [ -x "$bin" ] || { sq_log "apps/train_cifar was not built ($bin missing)"; exit 1; }
 
 args=("$@")
-if ! printf '%s\n' "$@" | grep -q -- '^--config'; then
+explicit=0  # --config or --resume: the run's configuration is given; add no default config or device
+for arg in "$@"; do
+  case "$arg" in --config | --config=* | --resume | --resume=*) explicit=1 ;; esac
+done
+if [ "$explicit" = 0 ]; then
   gpu=0
   if grep -q '#define SQ_WITH_CUDA 1' "$SQ_BUILD_DIR/generated/sq/config.hpp" 2>/dev/null &&
      command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
