@@ -94,6 +94,9 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   app.footer(kFooter);
   app.add_option("--config", cl.config_file, "JSON configuration file (configs/*.json)")->check(CLI::ExistingFile);
   app.add_option("--resume", cl.resume, "continue a run from this checkpoint (.safetensors)")->check(CLI::ExistingFile);
+  app.add_flag("--overwrite", cl.overwrite,
+               "start this run over in an output folder that holds a run (deletes its metrics and checkpoints); "
+               "without it a fresh run refuses such a folder");
   app.add_flag("--print-config", cl.print_config, "print the final configuration as JSON and exit");
   app.add_flag("--summary", cl.summary_only, "print the model summary (layers, shapes, sizes) and exit");
 

@@ -1,6 +1,9 @@
 // The run loop: data, model and trainer set up once; then stages (SQ ratio, schedule restart, momentum reset),
-// epochs, per-epoch evaluation, metrics, checkpoints; resume, NaN/Inf stop, Ctrl-C and step-limit exits.
+// epochs, per-epoch evaluation, metrics, checkpoints; resume, NaN/Inf stop, SIGINT/SIGTERM and step-limit exits.
 #include "sq/train/runner.hpp"
+
+#include <limits.h>
+#include <stdlib.h>
 
 #include <cmath>
 #include <csignal>
@@ -12,8 +15,10 @@
 #include "sq/quant/pipeline.hpp"
 #include "sq/train/progress.hpp"
 #include "sq/train/trainer.hpp"
+#include "sq/version.hpp"
 #include "train/atomic_file.hpp"
 #include "train/nvtx_range.hpp"
+#include "train/run_folder.hpp"
 #include "train/runner_state.hpp"
 #include "train/runner_support.hpp"
 
@@ -31,10 +36,25 @@ std::string to_string(RunStatus status) {
   return "?";
 }
 
-RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& out, bool interactive) {
+namespace {
+
+// The folder a data set is read from, as an absolute path when it exists (for the start event).
+std::string resolved_path(const std::string& path) {
+  char buffer[PATH_MAX];
+  return ::realpath(path.c_str(), buffer) != nullptr ? std::string(buffer) : path;
+}
+
+}  // namespace
+
+RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& out, bool interactive,
+                        bool overwrite) {
   config.validate("configuration");
-  SigintGuard sigint_guard;
+  StopSignalGuard signal_guard;
   const double start_s = now_s();
+
+  // ---- the output folder first: a second process, or a fresh run over another run, stops before any work.
+  const std::string dir = config.output_dir();
+  const RunFolder folder(dir, config, /*resuming=*/!resume.empty(), overwrite);
 
   // ---- device, data, model, trainer: everything allocated here, before the first step.
   const Device device = select_device(config.run.device);
@@ -79,18 +99,14 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   trainer_options.eval_draw_step = eval_draw_step(config.run.eval_seed);
   Trainer trainer(*model, ctx, trainer_options);
 
-  const std::string dir = config.output_dir();
-  make_dirs(dir);
   const std::string last_path = dir + "/last.safetensors";
-  MetricsWriter metrics(dir + "/metrics.jsonl");
-  const std::string config_text = config.to_json() + "\n";
-  write_file_atomically(dir + "/config.json",
-                        [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
+  const std::string metrics_path = dir + "/metrics.jsonl";
 
   detail::RunState state;
   RunOutcome outcome;
   std::int64_t last_checkpoint_step = -1;
   bool resumed_mid_stage = false;
+  std::int64_t removed_records = 0;
   if (!resume.empty()) {
     const Checkpoint checkpoint = read_checkpoint(resume);
     state = detail::load_checkpoint_into(checkpoint, resume, config, *model, trainer);
@@ -101,14 +117,33 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       state.position.step = 0;
       state.position.stage_complete = false;
       state.epoch = {};
+      state.window = {};
       state.best_test_error = kNotMeasured;
     } else {
       resumed_mid_stage = true;
     }
-    metrics.write_event("resume",
-                        {{"checkpoint", resume}, {"global_step", std::to_string(state.position.global_step)}});
+    // Records written after the checkpoint (by a process killed before its next checkpoint) are redone now.
+    removed_records = truncate_metrics(metrics_path, state.position.global_step, state.epoch_end_pending);
+  }
+  MetricsWriter metrics(metrics_path);
+  const std::string config_text = saved_config(config).to_json() + "\n";
+  write_file_atomically(dir + "/config.json",
+                        [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
+  if (!resume.empty()) {
+    metrics.write_event("resume", state.position.global_step,
+                        {{"checkpoint", resume},
+                         {"removed_records", removed_records},
+                         {"version", sq::version()},
+                         {"device", device.str()}});
   } else {
-    metrics.write_event("start", {{"name", config.name}, {"method", config.method()}, {"device", device.str()}});
+    metrics.write_event("start", 0,
+                        {{"name", config.name},
+                         {"method", config.method()},
+                         {"device", device.str()},
+                         {"seed", config.run.seed},
+                         {"version", sq::version()},
+                         {"data", resolved_path(config.data_dir())},
+                         {"output", dir}});
   }
 
   const int stages = static_cast<int>(config.quant.stages.size());
@@ -121,7 +156,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       << " steps per epoch; " << stages << " stage(s) of " << iterations << " steps; output " << dir << "\n";
   if (!resume.empty()) {
     out << "  resumed from " << resume << " at stage " << state.position.stage + 1 << ", step " << state.position.step
-        << " (global step " << state.position.global_step << ")\n";
+        << " (global step " << state.position.global_step << ")";
+    if (removed_records > 0) out << "; " << removed_records << " metrics record(s) after it removed (to be redone)";
+    out << "\n";
   }
   out << model->summary() << std::flush;
 
@@ -129,11 +166,26 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   ProgressReporter progress(out, interactive);
   std::int64_t steps_this_process = 0;
 
-  auto save = [&](const std::string& path) {
+  auto diverged_message = [&](const std::string& what) {
+    std::string message = "training diverged at step " + std::to_string(state.position.global_step) + " (stage " +
+                          std::to_string(state.position.stage + 1) + ", iteration " +
+                          std::to_string(state.position.step) + "): " + what + "; stopped without saving. ";
+    message += last_checkpoint_step < 0 ? std::string("This run wrote no checkpoint")
+                                        : "The last good checkpoint is " + outcome.last_checkpoint + " (step " +
+                                              std::to_string(last_checkpoint_step) + ")";
+    return message + "; try a lower --lr or check the data";
+  };
+  // Writes a checkpoint, unless the state is not finite ("the last good checkpoint" must be good): then returns
+  // what is wrong and leaves the files as they were.
+  auto save = [&](const std::string& path) -> std::string {
     state.position.epoch = state.position.step / steps_per_epoch;
-    write_checkpoint(path, detail::make_checkpoint(config, *model, trainer, state));
+    const Checkpoint checkpoint = detail::make_checkpoint(config, *model, trainer, state);
+    const std::string bad = bad_tensor(checkpoint);
+    if (!bad.empty()) return "the state to checkpoint is not finite (" + bad + ")";
+    write_checkpoint(path, checkpoint);
     outcome.last_checkpoint = path;
     last_checkpoint_step = state.position.global_step;
+    return "";
   };
   auto stop = [&](RunStatus status, const std::string& message) {
     progress.break_line();
@@ -141,9 +193,13 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
     outcome.message = message;
     outcome.global_step = state.position.global_step;
     outcome.stages = state.stages;
-    metrics.write_event(to_string(status),
-                        {{"message", message}, {"global_step", std::to_string(outcome.global_step)}});
+    if (status == RunStatus::interrupted) outcome.signal = stop_signal();
+    metrics.write_event(to_string(status), outcome.global_step, {{"message", message}});
     return outcome;
+  };
+  auto interrupted_message = [&]() {
+    return "interrupted by " + signal_name(stop_signal()) + " at step " + std::to_string(state.position.global_step) +
+           "; resume with --resume " + last_path;
   };
 
   for (; state.position.stage < stages; ++state.position.stage) {
@@ -156,164 +212,196 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       trainer.reset_optimizer();
       pos.step = 0;
       state.epoch = {};
+      state.window = {};
       state.best_test_error = kNotMeasured;
     }
+    // A checkpoint written while the end-of-epoch work was interrupted: do that work first.
+    bool redo_epoch_end = resumed_mid_stage && state.epoch_end_pending;
+    state.epoch_end_pending = false;
     const LrSchedule schedule = config.lr_schedule();
     const double stage_start_s = now_s();
     bool loader_ready = false;
     double log_start_s = now_s();
     std::int64_t log_start_step = pos.step;
-    EpochStats window;  // checked steps since the last logged line
     EvalResult last_quantized, last_hybrid;
 
-    while (pos.step < iterations) {
-      const std::int64_t epoch = pos.step / steps_per_epoch;
-      const std::int64_t in_epoch = pos.step % steps_per_epoch;
-      const data::Batch* batch = nullptr;
-      {
-        detail::NvtxRange range("data");
-        if (in_epoch == 0 || !loader_ready) {
-          // The order and augmentation of an epoch depend on (seed, stage, epoch): a resumed run rebuilds the
-          // same epoch and skips the batches already trained on.
-          train_loader.start_epoch((static_cast<std::uint64_t>(pos.stage) << 32) | static_cast<std::uint64_t>(epoch));
-          for (std::int64_t skip = 0; skip < in_epoch; ++skip) train_loader.next();
-          loader_ready = true;
-        }
-        batch = train_loader.next();
-        SQ_CHECK(batch != nullptr, "internal: the training loader ran out of batches within an epoch");
-        if (pos.global_step == config.run.debug_nan_at_step) poison_with_nan(batch->images, ctx.stream);
-      }
-      const double lr = schedule.at(pos.step);
-      trainer.train_step(batch->images, batch->labels, static_cast<float>(lr));
-      ++pos.step;
-      ++pos.global_step;
-      ++steps_this_process;
-
-      const bool log_now = pos.step % config.run.log_every == 0;
-      const bool epoch_end = pos.step % steps_per_epoch == 0 || pos.step == iterations;
-      const bool stage_end = pos.step == iterations;
-      const bool checkpoint_now = config.run.checkpoint_every > 0 && pos.global_step % config.run.checkpoint_every == 0;
-      if (config.run.debug_sigint_at_step >= 0 && pos.global_step == config.run.debug_sigint_at_step) {
-        std::raise(SIGINT);
-      }
-      const bool interrupted = sigint_received();
-      const bool step_limit = config.run.max_steps > 0 && steps_this_process >= config.run.max_steps;
-      if (check_every_step || log_now || epoch_end || checkpoint_now || interrupted || step_limit) {
-        const double loss = trainer.read_loss();
-        const std::string bad = divergence(loss, *model, ctx);
-        if (!bad.empty()) {
-          std::string message = "training diverged at step " + std::to_string(pos.global_step) + " (stage " +
-                                std::to_string(pos.stage + 1) + ", iteration " + std::to_string(pos.step) +
-                                "): " + bad + "; stopped without saving. ";
-          message += last_checkpoint_step < 0 ? std::string("This run wrote no checkpoint")
-                                              : "The last good checkpoint is " + outcome.last_checkpoint + " (step " +
-                                                    std::to_string(last_checkpoint_step) + ")";
-          message += "; try a lower --lr or check the data";
-          return stop(RunStatus::diverged, message);
-        }
-        const std::int64_t correct = trainer.read_correct();
-        state.epoch.add(loss, correct, batch->size);
-        window.add(loss, correct, batch->size);
-      }
-      if (log_now) {
-        const double t = now_s();
-        StepMetrics m;
-        m.stage = pos.stage;
-        m.ratio = ratio;
-        m.epoch = epoch;
-        m.step = pos.step;
-        m.global_step = pos.global_step;
-        m.lr = lr;
-        m.loss = window.mean_loss();
-        m.train_error = window.error_percent();
-        window = {};
-        m.images_per_s = t > log_start_s
-                             ? static_cast<double>((pos.step - log_start_step) * config.optim.batch) / (t - log_start_s)
-                             : kNotMeasured;
-        m.elapsed_s = t - start_s;
-        m.layers = layer_stats(*model, ctx.stream);
-        metrics.write(m);
-        ProgressState ps;
-        ps.stage = pos.stage;
-        ps.stages = stages;
-        ps.ratio = ratio;
-        ps.epoch = epoch;
-        ps.step = pos.step;
-        ps.stage_steps = iterations;
-        ps.done = pos.global_step;
-        ps.total = static_cast<std::int64_t>(stages) * iterations;
-        ps.lr = lr;
-        ps.loss = m.loss;
-        ps.images_per_s = std::isfinite(m.images_per_s) ? m.images_per_s : 0;
-        progress.update(ps, t);
-        log_start_s = t;
-        log_start_step = pos.step;
-      }
-      if (epoch_end) {
-        const bool eval_due =
-            stage_end || (config.run.eval_every_epochs > 0 && (epoch + 1) % config.run.eval_every_epochs == 0);
-        EpochMetrics m;
-        m.stage = pos.stage;
-        m.ratio = ratio;
-        m.epoch = epoch;
-        m.step = pos.step;
-        m.global_step = pos.global_step;
-        m.lr = lr;
-        m.train_loss = state.epoch.mean_loss();
-        m.train_error = state.epoch.error_percent();
-        if (eval_due) {
-          last_quantized =
-              evaluate(trainer, test_loader, EvalWeights::quantized, &recalibrate_loader, recalibrate_batches);
-          last_hybrid = model->pipeline() && ratio < 1.0 ? evaluate(trainer, test_loader, EvalWeights::hybrid,
-                                                                    &recalibrate_loader, recalibrate_batches)
-                                                         : EvalResult{};
-          m.test_loss = last_quantized.loss;
-          m.test_error_quantized = last_quantized.error;
-          m.test_error_hybrid = last_hybrid.error;
-          if (!std::isfinite(state.best_test_error) || last_quantized.error < state.best_test_error) {
-            state.best_test_error = last_quantized.error;
+    while (pos.step < iterations || redo_epoch_end) {
+      bool checkpoint_now = false, interrupted = false, step_limit = false;
+      if (!redo_epoch_end) {
+        const std::int64_t in_epoch = pos.step % steps_per_epoch;
+        const data::Batch* batch = nullptr;
+        {
+          detail::NvtxRange range("data");
+          if (in_epoch == 0 || !loader_ready) {
+            // The order and augmentation of an epoch depend on (seed, stage, epoch): a resumed run rebuilds the
+            // same epoch and skips the batches already trained on.
+            const std::int64_t epoch = pos.step / steps_per_epoch;
+            train_loader.start_epoch((static_cast<std::uint64_t>(pos.stage) << 32) | static_cast<std::uint64_t>(epoch));
+            for (std::int64_t skip = 0; skip < in_epoch; ++skip) train_loader.next();
+            loader_ready = true;
           }
-          progress.break_line();
-          out << "  stage " << pos.stage + 1 << " epoch " << epoch + 1 << ": train loss " << fixed2(m.train_loss)
-              << ", train err " << fixed2(m.train_error) << "%, test err " << fixed2(m.test_error_quantized)
-              << "% quantized"
-              << (std::isfinite(m.test_error_hybrid) ? ", " + fixed2(m.test_error_hybrid) + "% hybrid" : "") << "\n"
-              << std::flush;
+          batch = train_loader.next();
+          SQ_CHECK(batch != nullptr, "internal: the training loader ran out of batches within an epoch");
+          if (pos.global_step == config.run.debug_nan_at_step) poison_with_nan(batch->images, ctx.stream);
         }
-        m.elapsed_s = now_s() - start_s;
-        metrics.write(m);
-        if (stage_end) {
-          StageSummary s;
-          s.stage = pos.stage;
-          s.ratio = ratio;
-          s.steps = iterations;
-          s.epochs = (iterations + steps_per_epoch - 1) / steps_per_epoch;
-          s.train_loss = m.train_loss;
-          s.train_error = m.train_error;
-          s.test_error_quantized = last_quantized.error;
-          s.test_error_hybrid = last_hybrid.error;
-          s.best_test_error_quantized = state.best_test_error;
-          s.wall_s = now_s() - stage_start_s;
-          state.stages.push_back(s);
-          metrics.write(s);
+        const double lr = schedule.at(pos.step);
+        trainer.train_step(batch->images, batch->labels, static_cast<float>(lr));
+        ++pos.step;
+        ++pos.global_step;
+        ++steps_this_process;
+
+        const bool log_now = pos.step % config.run.log_every == 0;
+        const bool epoch_end = pos.step % steps_per_epoch == 0 || pos.step == iterations;
+        checkpoint_now = config.run.checkpoint_every > 0 && pos.global_step % config.run.checkpoint_every == 0;
+        if (config.run.debug_sigint_at_step >= 0 && pos.global_step == config.run.debug_sigint_at_step) {
+          std::raise(SIGINT);
         }
-        state.epoch = {};
-        log_start_s = now_s();  // images/s measures training, not evaluation
-        log_start_step = pos.step;
+        interrupted = stop_requested();
+        step_limit = config.run.max_steps > 0 && steps_this_process >= config.run.max_steps;
+        if (check_every_step || log_now || epoch_end || checkpoint_now || interrupted || step_limit) {
+          const double loss = trainer.read_loss();
+          const std::string bad = divergence(loss, *model, ctx);
+          if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
+          const std::int64_t correct = trainer.read_correct();
+          state.epoch.add(loss, correct, batch->size);
+          state.window.add(loss, correct, batch->size);
+        }
+        if (log_now) {
+          const double t = now_s();
+          StepMetrics m;
+          m.stage = pos.stage;
+          m.ratio = ratio;
+          m.epoch = (pos.step - 1) / steps_per_epoch;
+          m.step = pos.step;
+          m.global_step = pos.global_step;
+          m.lr = lr;
+          m.loss = state.window.mean_loss();
+          m.train_error = state.window.error_percent();
+          state.window = {};
+          m.images_per_s = t > log_start_s ? static_cast<double>((pos.step - log_start_step) * config.optim.batch) /
+                                                 (t - log_start_s)
+                                           : kNotMeasured;
+          m.elapsed_s = t - start_s;
+          m.layers = layer_stats(*model, ctx.stream);
+          metrics.write(m);
+          ProgressState ps;
+          ps.stage = pos.stage;
+          ps.stages = stages;
+          ps.ratio = ratio;
+          ps.epoch = m.epoch;
+          ps.step = pos.step;
+          ps.stage_steps = iterations;
+          ps.done = pos.global_step;
+          ps.total = static_cast<std::int64_t>(stages) * iterations;
+          ps.lr = lr;
+          ps.loss = m.loss;
+          ps.images_per_s = std::isfinite(m.images_per_s) ? m.images_per_s : 0;
+          progress.update(ps, t);
+          log_start_s = t;
+          log_start_step = pos.step;
+        }
+        if (!epoch_end) {
+          if (checkpoint_now || interrupted || step_limit) {
+            const std::string bad = save(last_path);
+            if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
+          }
+          if (interrupted) return stop(RunStatus::interrupted, interrupted_message());
+          if (step_limit) {
+            return stop(RunStatus::step_limit, "stopped after --max-steps " + std::to_string(config.run.max_steps) +
+                                                   " steps at step " + std::to_string(pos.global_step) +
+                                                   "; resume with --resume " + last_path);
+          }
+          continue;
+        }
       }
+      redo_epoch_end = false;
+
+      // ---- end of an epoch (pos.step is its last step): evaluation, records, and at the stage's end its
+      // checkpoint. A stop signal during the evaluation abandons it; the checkpoint then says to redo this part.
+      const std::int64_t epoch = (pos.step - 1) / steps_per_epoch;
+      const double lr = schedule.at(pos.step - 1);
+      const bool stage_end = pos.step == iterations;
+      const bool eval_due =
+          stage_end || (config.run.eval_every_epochs > 0 && (epoch + 1) % config.run.eval_every_epochs == 0);
+      EpochMetrics m;
+      m.stage = pos.stage;
+      m.ratio = ratio;
+      m.epoch = epoch;
+      m.step = pos.step;
+      m.global_step = pos.global_step;
+      m.lr = lr;
+      m.train_loss = state.epoch.mean_loss();
+      m.train_error = state.epoch.error_percent();
+      if (eval_due && !interrupted) {
+        last_quantized = evaluate(trainer, test_loader, EvalWeights::quantized, &recalibrate_loader,
+                                  recalibrate_batches, stop_requested);
+        last_hybrid = model->pipeline() && ratio < 1.0 && !last_quantized.interrupted
+                          ? evaluate(trainer, test_loader, EvalWeights::hybrid, &recalibrate_loader,
+                                     recalibrate_batches, stop_requested)
+                          : EvalResult{};
+        interrupted = last_quantized.interrupted || last_hybrid.interrupted || stop_requested();
+      }
+      if (eval_due && interrupted) {
+        state.epoch_end_pending = true;
+        const std::string bad = save(last_path);
+        if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
+        return stop(RunStatus::interrupted, interrupted_message() + " (before the evaluation of stage " +
+                                                std::to_string(pos.stage + 1) + " epoch " + std::to_string(epoch + 1) +
+                                                ", which the resumed run does first)");
+      }
+      if (eval_due) {
+        m.test_loss = last_quantized.loss;
+        m.test_error_quantized = last_quantized.error;
+        m.test_error_hybrid = last_hybrid.error;
+        if (!std::isfinite(state.best_test_error) || last_quantized.error < state.best_test_error) {
+          state.best_test_error = last_quantized.error;
+        }
+        progress.break_line();
+        out << "  stage " << pos.stage + 1 << " epoch " << epoch + 1 << ": train loss " << fixed2(m.train_loss)
+            << ", train err " << fixed2(m.train_error) << "%, test err " << fixed2(m.test_error_quantized)
+            << "% quantized"
+            << (std::isfinite(m.test_error_hybrid) ? ", " + fixed2(m.test_error_hybrid) + "% hybrid" : "") << "\n"
+            << std::flush;
+      }
+      m.elapsed_s = now_s() - start_s;
+      metrics.write(m);
+      if (stage_end) {
+        StageSummary s;
+        s.stage = pos.stage;
+        s.ratio = ratio;
+        s.steps = iterations;
+        s.global_step = pos.global_step;
+        s.epochs = (iterations + steps_per_epoch - 1) / steps_per_epoch;
+        s.train_loss = m.train_loss;
+        s.train_error = m.train_error;
+        s.test_error_quantized = last_quantized.error;
+        s.test_error_hybrid = last_hybrid.error;
+        s.best_test_error_quantized = state.best_test_error;
+        s.wall_s = now_s() - stage_start_s;
+        state.stages.push_back(s);
+        metrics.write(s);
+      }
+      state.epoch = {};
+      log_start_s = now_s();  // images/s measures training, not evaluation
+      log_start_step = pos.step;
       if (stage_end) {
         pos.stage_complete = true;
-        save(dir + "/stage" + std::to_string(pos.stage + 1) + ".safetensors");
-        save(last_path);
+        std::string bad = save(dir + "/stage" + std::to_string(pos.stage + 1) + ".safetensors");
+        if (bad.empty()) bad = save(last_path);
+        if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
         pos.stage_complete = false;
       } else if (checkpoint_now || interrupted || step_limit) {
-        save(last_path);
+        const std::string bad = save(last_path);
+        if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
       }
-      if (interrupted) {
-        return stop(RunStatus::interrupted, "interrupted (Ctrl-C) at step " + std::to_string(pos.global_step) +
-                                                "; resume with --resume " + last_path);
+      if (interrupted || stop_requested()) {
+        if (!interrupted && !stage_end) {  // arrived after the checks above: the checkpoint is not written yet
+          const std::string bad = save(last_path);
+          if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
+        }
+        if (!stage_end || pos.stage + 1 < stages) return stop(RunStatus::interrupted, interrupted_message());
       }
-      if (step_limit) {
+      if (step_limit && (!stage_end || pos.stage + 1 < stages)) {
         return stop(RunStatus::step_limit, "stopped after --max-steps " + std::to_string(config.run.max_steps) +
                                                " steps at step " + std::to_string(pos.global_step) +
                                                "; resume with --resume " + last_path);
@@ -326,8 +414,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   outcome.stages = state.stages;
   outcome.global_step = state.position.global_step;
   if (!state.stages.empty()) outcome.final_test_error = state.stages.back().test_error_quantized;
-  metrics.write_event("finished", {{"final_test_error_quantized", fixed2(outcome.final_test_error)},
-                                   {"global_step", std::to_string(outcome.global_step)}});
+  metrics.write_event("finished", outcome.global_step, {{"final_test_error_quantized", outcome.final_test_error}});
   return outcome;
 }
 

@@ -46,6 +46,10 @@ struct RunPosition {
 struct RunState {
   RunPosition position;
   EpochStats epoch;
+  EpochStats window;  // checked steps since the last metrics step line (its mean loss and error)
+  // The end-of-epoch work at `position` (evaluation, epoch/stage records, stage checkpoint) was interrupted: a
+  // resumed run does it first.
+  bool epoch_end_pending = false;
   double best_test_error = kNotMeasured;  // best fully quantized test error of the current stage
   std::vector<StageSummary> stages;       // finished stages
 };
@@ -53,9 +57,17 @@ struct RunState {
 // Tensor names in checkpoints: parameters and BN buffers by their model names, momentum as "sgd_momentum.<name>".
 inline const char* kMomentumPrefix = "sgd_momentum.";
 
+// The configuration as a run saves it (config.json, checkpoint metadata): without the per-process keys
+// (run.max_steps and the debug_* knobs), so a resumed run is not stopped or poisoned again by them.
+RunConfig saved_config(const RunConfig& config);
+
 Checkpoint make_checkpoint(const RunConfig& config, nn::Model& model, Trainer& trainer, const RunState& state);
+// "" when every f32 tensor is finite and every BN running variance >= 0; otherwise what is wrong, naming the
+// tensor (a checkpoint must never hold a diverged state).
+std::string bad_tensor(const Checkpoint& checkpoint);
 CheckpointExpectation expectation(const RunConfig& config, nn::Model& model);
-// Checks compatibility (naming `path`), then copies weights, buffers and momentum into the model and trainer and
+// Checks compatibility, tensor values (bad_tensor) and the metadata's consistency (naming `path` and the key),
+// then copies weights, buffers and momentum into the model and trainer and
 // returns the saved state. The model must be set up (its BN buffers exist).
 RunState load_checkpoint_into(const Checkpoint& checkpoint, const std::string& path, const RunConfig& config,
                               nn::Model& model, Trainer& trainer);

@@ -25,30 +25,47 @@
 namespace sq::train::detail {
 namespace {
 
-// The handler only sets a flag; the loop checkpoints and exits at the end of the current step. A second Ctrl-C
-// (SA_RESETHAND) kills the process the usual way.
-std::atomic<int> g_sigint{0};
-extern "C" void on_sigint(int) {
-  g_sigint.store(1);
+// The handler only records the signal; the loop checkpoints and exits at the end of the current step (or
+// abandons the evaluation in progress). A second signal of the same kind (SA_RESETHAND) kills the usual way.
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int signal) {
+  int none = 0;
+  g_stop_signal.compare_exchange_strong(none, signal);
+}
+
+bool install(int signal, struct sigaction& previous) {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  return ::sigaction(signal, &action, &previous) == 0;
 }
 
 }  // namespace
 
-SigintGuard::SigintGuard() {
-  g_sigint.store(0);
-  struct sigaction action {};
-  action.sa_handler = on_sigint;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESETHAND;
-  installed_ = ::sigaction(SIGINT, &action, &previous_) == 0;
+StopSignalGuard::StopSignalGuard() {
+  g_stop_signal.store(0);
+  installed_int_ = install(SIGINT, previous_int_);
+  installed_term_ = install(SIGTERM, previous_term_);
 }
 
-SigintGuard::~SigintGuard() {
-  if (installed_) ::sigaction(SIGINT, &previous_, nullptr);
+StopSignalGuard::~StopSignalGuard() {
+  if (installed_int_) ::sigaction(SIGINT, &previous_int_, nullptr);
+  if (installed_term_) ::sigaction(SIGTERM, &previous_term_, nullptr);
 }
 
-bool sigint_received() {
-  return g_sigint.load() != 0;
+int stop_signal() {
+  return g_stop_signal.load();
+}
+
+bool stop_requested() {
+  return g_stop_signal.load() != 0;
+}
+
+std::string signal_name(int signal) {
+  if (signal == SIGINT) return "SIGINT (Ctrl-C)";
+  if (signal == SIGTERM) return "SIGTERM";
+  return "signal " + std::to_string(signal);
 }
 
 double now_s() {
@@ -103,7 +120,7 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
 }
 
 EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights, data::BatchLoader* recalibrate,
-                    std::int64_t recalibrate_batches) {
+                    std::int64_t recalibrate_batches, bool (*should_stop)()) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
   // The training run's BN running statistics average over many SQ draws (and weights) and match none of them:
@@ -114,18 +131,22 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
     saved = trainer.copy_buffers();
     trainer.recalibrate_bn(*recalibrate, recalibrate_batches);
   }
+  EvalResult r;
   test.start_epoch(0);
   double loss_sum = 0;
   std::int64_t correct = 0, seen = 0;
   while (const data::Batch* b = test.next()) {
+    if (should_stop != nullptr && should_stop()) {
+      r.interrupted = true;
+      break;
+    }
     trainer.eval_batch(b->images, b->labels);
     loss_sum += static_cast<double>(trainer.read_loss()) * static_cast<double>(b->size);
     correct += trainer.read_correct();
     seen += b->size;
   }
   if (recal) trainer.restore_buffers(saved);
-  EvalResult r;
-  if (seen > 0) {
+  if (seen > 0 && !r.interrupted) {
     r.loss = loss_sum / static_cast<double>(seen);
     r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
   }

@@ -18,19 +18,23 @@
 
 namespace sq::train::detail {
 
-// Installs a SIGINT handler that only records the signal (see sigint_received); restores the previous one.
-class SigintGuard {
+// Installs SIGINT (Ctrl-C) and SIGTERM (cluster preemption: SLURM, Kubernetes) handlers that only record the
+// signal (see stop_signal); restores the previous ones. A second signal of the same kind kills the usual way.
+class StopSignalGuard {
  public:
-  SigintGuard();
-  ~SigintGuard();
-  SigintGuard(const SigintGuard&) = delete;
-  SigintGuard& operator=(const SigintGuard&) = delete;
+  StopSignalGuard();
+  ~StopSignalGuard();
+  StopSignalGuard(const StopSignalGuard&) = delete;
+  StopSignalGuard& operator=(const StopSignalGuard&) = delete;
 
  private:
-  struct sigaction previous_ {};
-  bool installed_ = false;
+  struct sigaction previous_int_ {
+  }, previous_term_{};
+  bool installed_int_ = false, installed_term_ = false;
 };
-bool sigint_received();
+int stop_signal();                    // 0, or the first stop signal received (SIGINT or SIGTERM)
+bool stop_requested();                // stop_signal() != 0
+std::string signal_name(int signal);  // "SIGINT (Ctrl-C)", "SIGTERM"
 
 double now_s();                                  // monotonic seconds
 void make_dirs(const std::string& path);         // mkdir -p; sq::Error naming the folder on failure
@@ -42,12 +46,15 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed);
 struct EvalResult {
   double loss = kNotMeasured;
   double error = kNotMeasured;  // %
+  bool interrupted = false;     // `should_stop` said so: the pass was abandoned, loss and error are not measured
 };
 // One pass over the test loader with the given weights (waits for the device once per batch). With `recalibrate`
 // and recalibrate_batches > 0 the BN running statistics are first recomputed for these weights over that many
 // batches of it (Trainer::recalibrate_bn) and restored after the pass, so training is left bit-for-bit as it was.
+// `should_stop` (when given) is asked before every batch: a stop request abandons the pass (interrupted).
 EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights,
-                    data::BatchLoader* recalibrate = nullptr, std::int64_t recalibrate_batches = 0);
+                    data::BatchLoader* recalibrate = nullptr, std::int64_t recalibrate_batches = 0,
+                    bool (*should_stop)() = nullptr);
 
 // SQ statistics of the last pipeline run, named after the quantized parameters (syncs; empty for FWN).
 std::vector<LayerSqStats> layer_stats(nn::Model& model, StreamHandle stream);

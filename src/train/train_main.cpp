@@ -13,15 +13,11 @@
 #include "sq/train/checkpoint.hpp"
 #include "sq/train/progress.hpp"
 #include "sq/train/runner.hpp"
+#include "train/runner_state.hpp"
 #include "train/runner_support.hpp"
 
 namespace sq::train {
 namespace {
-
-constexpr int kExitError = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitDiverged = 3;
-constexpr int kExitInterrupted = 130;  // what a shell reports for SIGINT
 
 RunConfig base_config(const CommandLine& cl) {
   if (!cl.config_file.empty()) {
@@ -37,7 +33,8 @@ RunConfig base_config(const CommandLine& cl) {
     const auto config = checkpoint.metadata.find(checkpoint_key::kConfig);
     SQ_CHECK(config != checkpoint.metadata.end(),
              cl.resume << " holds no run configuration (metadata 'config'): pass --config FILE as well");
-    return RunConfig::from_json(config->second, cl.resume + " (its 'config' metadata)");
+    // Per-process keys (older checkpoints saved --max-steps and the debug knobs) do not carry over.
+    return detail::saved_config(RunConfig::from_json(config->second, cl.resume + " (its 'config' metadata)"));
   }
   return RunConfig{};
 }
@@ -73,7 +70,7 @@ int train_cifar_main(int argc, const char* const* argv, std::ostream& out, std::
       print_summary_only(config, out);
       return 0;
     }
-    const RunOutcome outcome = run_training(config, cl.resume, out, stdout_is_terminal());
+    const RunOutcome outcome = run_training(config, cl.resume, out, stdout_is_terminal(), cl.overwrite);
     if (!outcome.stages.empty()) {
       out << "\nper-stage summary (" << config.name << ", " << config.method() << "):\n"
           << format_stage_table(outcome.stages);
@@ -84,9 +81,11 @@ int train_cifar_main(int argc, const char* const* argv, std::ostream& out, std::
             << outcome.final_test_error << "% (accuracy " << 100.0 - outcome.final_test_error << "%)\n"
             << "metrics: " << config.output_dir() << "/metrics.jsonl (plot: scripts/plot_metrics.py "
             << config.output_dir() << "/metrics.jsonl)\n";
-        return 0;
-      case RunStatus::step_limit: out << outcome.message << "\n"; return 0;
-      case RunStatus::interrupted: err << "train_cifar: " << outcome.message << "\n"; return kExitInterrupted;
+        return kExitFinished;
+      case RunStatus::step_limit: out << outcome.message << "\n"; return kExitStepLimit;
+      case RunStatus::interrupted:
+        err << "train_cifar: " << outcome.message << "\n";
+        return outcome.signal == SIGTERM ? kExitTerminated : kExitInterrupted;
       case RunStatus::diverged: err << "train_cifar: error: " << outcome.message << "\n"; return kExitDiverged;
     }
     return kExitError;

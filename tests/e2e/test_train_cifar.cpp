@@ -37,6 +37,21 @@ TEST(TrainCifarE2E, TwoStageSqTwnOnFashionMnistBeatsTheFloorAndWritesEverything)
   const auto epochs = sq_e2e::of_kind(lines, "epoch");
   const auto stages = sq_e2e::of_kind(lines, "stage");
   EXPECT_EQ(steps.size(), 10u) << "500 steps, one line every 50";
+  // The start event records what reproduces the run; events hold numbers as JSON numbers; every record is
+  // stamped with the wall clock.
+  ASSERT_FALSE(lines.empty());
+  const nlohmann::json& start = lines.front();
+  EXPECT_EQ(start["event"], "start");
+  EXPECT_EQ(start["seed"], 1);
+  EXPECT_TRUE(start["version"].is_string() && !start["version"].get<std::string>().empty()) << start.dump();
+  ASSERT_TRUE(start["data"].is_string()) << start.dump();
+  EXPECT_EQ(start["data"].get<std::string>().front(), '/') << "the resolved (absolute) data folder";
+  EXPECT_TRUE(sq_e2e::exists(start["data"].get<std::string>())) << start.dump();
+  for (const auto& l : lines) EXPECT_TRUE(l["time"].is_number() && l["global_step"].is_number()) << l.dump();
+  const nlohmann::json& finished = lines.back();
+  EXPECT_EQ(finished["event"], "finished");
+  EXPECT_EQ(finished["global_step"], 500);
+  EXPECT_TRUE(finished["final_test_error_quantized"].is_number()) << finished.dump();
   ASSERT_EQ(stages.size(), 2u);
   EXPECT_EQ(stages[0]["ratio"], 0.5);
   EXPECT_EQ(stages[1]["ratio"], 1.0);
@@ -65,6 +80,7 @@ TEST(TrainCifarE2E, TwoStageSqTwnOnFashionMnistBeatsTheFloorAndWritesEverything)
   // The headline: the fully quantized (ternary) network after the last stage. Floor with margin over the
   // measured 77% on this subset (deterministic on the CPU).
   const double final_error = stages[1]["test_error_quantized"].get<double>();
+  EXPECT_EQ(finished["final_test_error_quantized"].get<double>(), final_error);
   EXPECT_LT(final_error, 30.0) << "test accuracy " << 100 - final_error << "% is below the 70% floor";
   EXPECT_NE(run.out.find("per-stage summary"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("final test error of the fully quantized network"), std::string::npos);
@@ -103,18 +119,33 @@ TEST(TrainCifarE2E, ResumedRunEqualsTheUninterruptedOneBitForBit) {
   std::vector<std::string> first = sq_e2e::tiny_run(pieces);
   first.insert(first.end(), {"--max-steps", "37"});
   const RunResult b = train_cifar(first);
-  ASSERT_EQ(b.rc, 0) << b.err;
+  ASSERT_EQ(b.rc, sq::train::kExitStepLimit) << b.err;
   EXPECT_NE(b.out.find("resume with --resume"), std::string::npos) << b.out;
   EXPECT_EQ(sq::train::read_checkpoint(pieces + "/last.safetensors").meta("global_step"), "37");
   EXPECT_FALSE(sq_e2e::exists(pieces + "/stage1.safetensors"));
 
-  // No --config: the checkpoint's own configuration (which carries --max-steps 37, overridden here).
+  // --max-steps is per-process: neither the checkpoint's config nor config.json keeps it.
+  const nlohmann::json saved = nlohmann::json::parse(
+      sq::train::read_checkpoint(pieces + "/last.safetensors").meta(sq::train::checkpoint_key::kConfig));
+  EXPECT_EQ(saved["run"]["max_steps"], 0);
+  EXPECT_EQ(nlohmann::json::parse(sq_e2e::read_text(pieces + "/config.json"))["run"]["max_steps"], 0);
+
+  // No --config: the checkpoint's own configuration; this process's own limit.
   const RunResult c = train_cifar({"--resume", pieces + "/last.safetensors", "--max-steps", "50"});
-  ASSERT_EQ(c.rc, 0) << c.err;
+  ASSERT_EQ(c.rc, sq::train::kExitStepLimit) << c.err;
   EXPECT_EQ(sq::train::read_checkpoint(pieces + "/last.safetensors").meta("global_step"), "87");
   EXPECT_TRUE(sq_e2e::exists(pieces + "/stage1.safetensors"));
-  const RunResult d = train_cifar({"--resume", pieces + "/last.safetensors", "--max-steps", "0"});
-  ASSERT_EQ(d.rc, 0) << d.err;
+  // A plain --resume runs to the end (exit 0, distinct from the step limit's code).
+  const RunResult d = train_cifar({"--resume", pieces + "/last.safetensors"});
+  ASSERT_EQ(d.rc, sq::train::kExitFinished) << d.err;
+  EXPECT_NE(d.out.find("final test error"), std::string::npos) << d.out;
+
+  // The log, resumed twice mid-window (37 and 87 are not multiples of --log-every 10), equals the uninterrupted
+  // run's record for record, the first step record after each resume included.
+  const auto want = sq_e2e::comparable_records(sq_e2e::read_metrics(straight + "/metrics.jsonl"));
+  const auto got = sq_e2e::comparable_records(sq_e2e::read_metrics(pieces + "/metrics.jsonl"));
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], want[i]) << "record " << i;
 
   const sq::train::Checkpoint end_a = sq::train::read_checkpoint(straight + "/last.safetensors");
   const sq::train::Checkpoint end_d = sq::train::read_checkpoint(pieces + "/last.safetensors");
@@ -162,7 +193,7 @@ TEST(TrainCifarE2E, CtrlCWritesACheckpointAndExits) {
   args.insert(args.end(), {"--debug-sigint-at-step", "30"});
   const RunResult run = train_cifar(args);
   EXPECT_EQ(run.rc, 130) << run.out << run.err;
-  EXPECT_NE(run.err.find("interrupted (Ctrl-C) at step 30"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("interrupted by SIGINT (Ctrl-C) at step 30"), std::string::npos) << run.err;
   EXPECT_EQ(sq::train::read_checkpoint(dir + "/last.safetensors").meta("global_step"), "30");
   sq_e2e::clean_up(dir);
 }
@@ -213,7 +244,7 @@ TEST(TrainCifarE2E, BadCheckpointsAreRefused) {
   const std::string dir = sq_e2e::fresh_dir("badckpt");
   std::vector<std::string> args = sq_e2e::tiny_run(dir);
   args.insert(args.end(), {"--max-steps", "5"});
-  ASSERT_EQ(train_cifar(args).rc, 0);
+  ASSERT_EQ(train_cifar(args).rc, sq::train::kExitStepLimit);
   const std::string good = dir + "/last.safetensors";
 
   // Truncated.

@@ -116,6 +116,7 @@ RunConfig load_run_config(const std::string& path);
 struct CommandLine {
   std::string config_file;
   std::string resume;
+  bool overwrite = false;     // a fresh run may replace the run in its output folder
   bool print_config = false;  // print the final configuration as JSON and exit
   bool summary_only = false;  // print the model summary and exit
   std::function<void(RunConfig&)> apply_overrides;
