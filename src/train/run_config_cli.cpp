@@ -80,8 +80,10 @@ Methods (--method sets quantizer and stages; --quantizer/--stages given too refi
 Each stage is a full training run (schedule and momentum restart) initialised from the previous stage.
 
 Outputs in --output (default runs/<name>): metrics.jsonl (render with scripts/plot_metrics.py), config.json,
-checkpoints (last.safetensors, stage<k>.safetensors). Ctrl-C writes a checkpoint and exits; a NaN/Inf loss stops
-the run naming the step and keeps the last good checkpoint.
+checkpoints (last.safetensors, stage<k>.safetensors). One run per folder: a fresh run refuses a folder holding a
+run (use --output/--name, --resume, or --overwrite). Ctrl-C or SIGTERM writes a checkpoint and exits (130/143);
+--max-steps stops with a checkpoint (75); a NaN/Inf loss stops the run naming the step and keeps the last good
+checkpoint (3). --resume cuts metrics.jsonl back to the checkpoint, so the log equals an uninterrupted run's.
 
 Examples:
   train_cifar --config configs/vgg9-sq-twn-cifar10.json

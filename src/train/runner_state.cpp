@@ -148,7 +148,7 @@ std::string bad_tensor(const Checkpoint& checkpoint) {
   for (const NamedTensor& t : checkpoint.tensors) {
     if (t.tensor.dtype() != DType::f32) continue;
     const float* v = t.tensor.data<float>();
-    const bool variance = t.name.size() >= 12 && t.name.compare(t.name.size() - 12, 12, "running_var") == 0;
+    const bool variance = t.name.size() >= 12 && t.name.compare(t.name.size() - 12, 12, ".running_var") == 0;
     for (std::int64_t i = 0; i < t.tensor.numel(); ++i) {
       if (!std::isfinite(v[i])) {
         return "tensor '" + t.name + "' holds " + (std::isnan(v[i]) ? "NaN" : "Inf") + " (element " +

@@ -3,10 +3,13 @@
 Python. Prints one JSON object: {"metadata": {...}, "tensors": {name: {"dtype", "shape", "values"}}}.
 
 Usage: read_safetensors.py FILE [--max-values N]   (values of larger tensors are summarised by count and sum)
+When the metadata has "tensor_crc32" (SQ-CUDA checkpoints from format version 2), every tensor's bytes are checked
+against its CRC-32 (zlib's).
 """
 import json
 import struct
 import sys
+import zlib
 
 FORMATS = {"F32": ("f", 4), "I32": ("i", 4), "U8": ("B", 1), "F64": ("d", 8), "I64": ("q", 8)}
 
@@ -22,6 +25,7 @@ def read(path, max_values):
     header = json.loads(blob[8:8 + header_len].decode("utf-8"))
     data = blob[8 + header_len:]
     metadata = header.pop("__metadata__", {})
+    sums = json.loads(metadata["tensor_crc32"]) if "tensor_crc32" in metadata else None
     tensors = {}
     covered = 0
     for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
@@ -35,6 +39,8 @@ def read(path, max_values):
             count *= d
         if end - begin != count * size:
             raise ValueError(f"{path}: tensor {name} has {end - begin} bytes for {count} elements")
+        if sums is not None and sums.get(name) != f"{zlib.crc32(data[begin:end]):08x}":
+            raise ValueError(f"{path}: tensor {name} fails its CRC-32 checksum")
         values = struct.unpack(f"<{count}{code}", data[begin:end])
         entry = {"dtype": info["dtype"], "shape": info["shape"], "count": count, "sum": float(sum(values))}
         if count <= max_values:
