@@ -131,21 +131,24 @@ TEST(RunFolderE2E, KilledAtRandomPointsAndResumedTheLogEqualsTheUninterruptedRun
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("kill-time seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> when(0.1, 0.7);
-  int kills = 0;
+  // Kill times as fractions of the whole run's time: early enough that a resumed child (less work left) is still
+  // running, random enough to land in steps, evaluations, checkpoint and metrics writes.
+  std::uniform_real_distribution<double> when(0.05, 0.4);
+  int kills = 0, resumes = 0;
   std::string history;
   bool finished = false;
   for (int attempt = 0; attempt < 16 && !finished; ++attempt) {
     std::vector<std::string> args;
     if (sq_e2e::exists(last)) {
       args = {"--resume", last};
+      ++resumes;
     } else {
       args = with(with(sq_e2e::tiny_run(dir), extra), {"--overwrite"});  // killed before its first checkpoint
     }
     const pid_t pid = sq_e2e::spawn_train_cifar(args, dir + ".child");
     ASSERT_GT(pid, 0);
     sq_e2e::ChildEnd end;
-    if (kills < 4) {
+    if (kills < 5) {
       const auto kill_at = std::chrono::steady_clock::now() + std::chrono::duration<double>(when(rng) * straight_s);
       bool ended = false;
       while (!(ended = sq_e2e::child_ended(pid, end)) && std::chrono::steady_clock::now() < kill_at) {
@@ -169,6 +172,7 @@ TEST(RunFolderE2E, KilledAtRandomPointsAndResumedTheLogEqualsTheUninterruptedRun
   }
   ASSERT_TRUE(finished) << history;
   EXPECT_GE(kills, 2) << "the test must kill the run mid-way" << history;
+  EXPECT_GE(resumes, 1) << "the test must resume from a checkpoint of a killed process" << history;
   SCOPED_TRACE(history);
 
   const std::string text = sq_e2e::read_text(dir + "/metrics.jsonl");
