@@ -213,6 +213,7 @@ TRAIN_ARGS=("${DEVICE_ARGS[@]}" --dataset fashion-mnist --data "$PACK/data/fashi
 FIRST_STEPS=30
 [ -n "$GPU_NAME" ] || FIRST_STEPS=16
 phase train/first "$T_TRAIN" "$OUT/train/first.log" "$BIN/train_cifar" "${TRAIN_ARGS[@]}" --max-steps "$FIRST_STEPS"
+[ "$PHASE_RC" -ne 75 ] || PHASE_RC=0  # 75: stopped at --max-steps with a checkpoint, as asked
 record train.first "$ARCH to step $FIRST_STEPS, checkpoint; train/first.log"
 if [ "$PHASE_RC" -eq 0 ] && [ -f "$RUN_DIR/last.safetensors" ]; then
   phase train/resume "$T_TRAIN" "$OUT/train/resume.log" "$BIN/train_cifar" --resume "$RUN_DIR/last.safetensors" --max-steps 0
