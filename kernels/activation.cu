@@ -35,19 +35,19 @@ __global__ void add_kernel(float* out, const float* a, const float* b, std::int6
 
 void relu_forward(float* y, const float* x, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  relu_forward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(y, x, n);
+  SQ_LAUNCH(relu_forward_kernel, elementwise_blocks(n), kElementwiseThreads, 0, stream, y, x, n);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void relu_backward(float* dx, const float* dy, const float* y, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  relu_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(dx, dy, y, n);
+  SQ_LAUNCH(relu_backward_kernel, elementwise_blocks(n), kElementwiseThreads, 0, stream, dx, dy, y, n);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void add(float* out, const float* a, const float* b, std::int64_t n, cudaStream_t stream) {
   if (n == 0) return;
-  add_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(out, a, b, n);
+  SQ_LAUNCH(add_kernel, elementwise_blocks(n), kElementwiseThreads, 0, stream, out, a, b, n);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -2,6 +2,7 @@
 // from the resident u8 data set through the crop/flip index math, normalises it, and (for element 0 of each row)
 // copies the label. Per-sample draws come from (seed, epoch, sample) via sq/detail/augment.hpp, as in the twin.
 #include "augment.cuh"
+#include "launch.cuh"
 #include "sq/core/cuda_check.hpp"
 
 namespace sq::cuda {
@@ -45,8 +46,8 @@ void augment_batch(float* images, std::int32_t* labels, const std::uint8_t* data
       static_cast<std::int64_t>(batch) * geometry.channels * geometry.out_height * geometry.out_width;
   const int blocks =
       static_cast<int>((total + kThreads - 1) / kThreads < 65535 ? (total + kThreads - 1) / kThreads : 65535);
-  augment_batch_kernel<<<blocks, kThreads, 0, stream>>>(images, labels, dataset_images, dataset_labels, order, first,
-                                                        batch, geometry, normalization, seed, epoch);
+  SQ_LAUNCH(augment_batch_kernel, blocks, kThreads, 0, stream, images, labels, dataset_images, dataset_labels, order,
+            first, batch, geometry, normalization, seed, epoch);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -50,14 +50,15 @@ void bias_add(float* y, const float* bias, std::int64_t outer, std::int64_t chan
               cudaStream_t stream) {
   if (outer * channels * inner == 0) return;
   const PlaneLaunch launch = plane_launch(outer * channels, inner);
-  bias_add_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, bias, outer * channels, channels, inner);
+  SQ_LAUNCH(bias_add_kernel, launch.grid, launch.threads, 0, stream, y, bias, outer * channels, channels, inner);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void bias_grad(float* dbias, const float* dy, std::int64_t outer, std::int64_t channels, std::int64_t inner,
                cudaStream_t stream) {
   if (channels == 0) return;
-  bias_grad_kernel<<<static_cast<unsigned>(channels), kReduceThreads, 0, stream>>>(dbias, dy, outer, channels, inner);
+  SQ_LAUNCH(bias_grad_kernel, static_cast<unsigned>(channels), kReduceThreads, 0, stream, dbias, dy, outer, channels,
+            inner);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

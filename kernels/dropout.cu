@@ -47,15 +47,15 @@ void dropout_forward(float* y, std::uint8_t* mask, const float* x, std::int64_t 
                      std::uint64_t seed, std::uint64_t layer_id, std::uint64_t step, const std::uint64_t* step_ptr,
                      cudaStream_t stream) {
   if (n == 0) return;
-  dropout_forward_kernel<<<elementwise_blocks((n + 3) / 4), kElementwiseThreads, 0, stream>>>(
-      y, mask, x, n, p, scale, seed, layer_id, step, step_ptr);
+  SQ_LAUNCH(dropout_forward_kernel, elementwise_blocks((n + 3) / 4), kElementwiseThreads, 0, stream, y, mask, x, n, p,
+            scale, seed, layer_id, step, step_ptr);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void dropout_backward(float* dx, const float* dy, const std::uint8_t* mask, std::int64_t n, float scale,
                       cudaStream_t stream) {
   if (n == 0) return;
-  dropout_backward_kernel<<<elementwise_blocks(n), kElementwiseThreads, 0, stream>>>(dx, dy, mask, n, scale);
+  SQ_LAUNCH(dropout_backward_kernel, elementwise_blocks(n), kElementwiseThreads, 0, stream, dx, dy, mask, n, scale);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,9 +1,39 @@
-// Launch-shape helpers shared by the nn kernel families (results never depend on the device's size).
+// The one launch helper every launcher in kernels/ uses (SQ_LAUNCH), and launch-shape helpers shared by the nn
+// kernel families (results never depend on the device's size).
 #pragma once
 
 #include <cstdint>
 
+// kernel<<<grid, block, shared_bytes, stream>>>(args...) under nvcc; under the CPU emulation of the tests
+// (tests/emu, docs/EMULATION.md) the same launch runs on the emulator, so kernel sources stay plain CUDA.
+#if defined(SQ_CUDA_EMULATION)
+#define SQ_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
+  ::sq::emu::launch_kernel(#kernel, (grid), (block), (shared_bytes), (stream), kernel, __VA_ARGS__)
+#else
+#define SQ_LAUNCH(kernel, grid, block, shared_bytes, stream, ...) \
+  kernel<<<(grid), (block), (shared_bytes), (stream)>>>(__VA_ARGS__)
+#endif
+
+// `T* name` = the launch's dynamic shared memory (`extern __shared__` under nvcc).
+#if defined(SQ_CUDA_EMULATION)
+#define SQ_DYNAMIC_SHARED(T, name) T* name = ::sq::emu::dynamic_shared<T>()
+#else
+#define SQ_DYNAMIC_SHARED(T, name)                                    \
+  extern __shared__ __align__(16) unsigned char sq_dynamic_shared_[]; \
+  T* name = reinterpret_cast<T*>(sq_dynamic_shared_)
+#endif
+
 namespace sq::gpu {
+
+// The hardware's limit on gridDim.y and gridDim.z; the emulated tests lower it (sq::emu::limits()) so that the
+// loops of kernels over more planes or channels than a grid may have are exercised on small tensors.
+inline unsigned max_grid_yz() {
+#if defined(SQ_CUDA_EMULATION)
+  return ::sq::emu::limits().max_grid_yz;
+#else
+  return 65535u;
+#endif
+}
 
 constexpr int kElementwiseThreads = 256;
 
@@ -13,7 +43,7 @@ inline int elementwise_blocks(std::int64_t n) {
   return static_cast<int>(blocks < 4096 ? (blocks > 0 ? blocks : 1) : 4096);
 }
 
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(SQ_CUDA_EMULATION)
 // Launch shape for kernels that walk tensors as planes ([outer * channels] planes of `plane_size` contiguous
 // elements): blockIdx.y strides over planes (one channel lookup per plane instead of a 64-bit division per
 // element), threads over the plane. Small planes (8x8 maps, 1 for (N, C) tensors) get small blocks.
@@ -29,7 +59,8 @@ inline PlaneLaunch plane_launch(std::int64_t planes, std::int64_t plane_size) {
   std::int64_t x = (plane_size + threads - 1) / threads;
   if (x > 64) x = 64;
   if (x < 1) x = 1;
-  const std::int64_t y = planes < 65535 ? (planes > 0 ? planes : 1) : 65535;
+  const std::int64_t cap = max_grid_yz();
+  const std::int64_t y = planes < cap ? (planes > 0 ? planes : 1) : cap;
   return {dim3(static_cast<unsigned>(x), static_cast<unsigned>(y)), threads};
 }
 

@@ -43,7 +43,8 @@ __global__ void softmax_xent_forward_kernel(float* loss, std::int32_t* correct, 
 
 void softmax_xent_forward(float* loss, std::int32_t* correct, float* dlogits, const float* logits,
                           const std::int32_t* labels, int rows, int classes, cudaStream_t stream) {
-  softmax_xent_forward_kernel<<<1, kLossThreads, 0, stream>>>(loss, correct, dlogits, logits, labels, rows, classes);
+  SQ_LAUNCH(softmax_xent_forward_kernel, 1, kLossThreads, 0, stream, loss, correct, dlogits, logits, labels, rows,
+            classes);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

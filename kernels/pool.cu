@@ -74,8 +74,8 @@ void maxpool2d_forward(float* y, std::int32_t* argmax, const float* x, std::int6
                        int stride, int out_h, int out_w, cudaStream_t stream) {
   if (planes * out_h * out_w == 0) return;
   const PlaneLaunch launch = plane_launch(planes, out_h * out_w);
-  maxpool2d_forward_kernel<<<launch.grid, launch.threads, 0, stream>>>(y, argmax, x, planes, h, w, kernel, stride,
-                                                                       out_h, out_w);
+  SQ_LAUNCH(maxpool2d_forward_kernel, launch.grid, launch.threads, 0, stream, y, argmax, x, planes, h, w, kernel,
+            stride, out_h, out_w);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
@@ -83,21 +83,22 @@ void maxpool2d_backward(float* dx, const float* dy, const std::int32_t* argmax, 
                         int kernel, int stride, int out_h, int out_w, cudaStream_t stream) {
   if (planes * h * w == 0) return;
   const PlaneLaunch launch = plane_launch(planes, h * w);
-  maxpool2d_backward_kernel<<<launch.grid, launch.threads, 0, stream>>>(dx, dy, argmax, planes, h, w, kernel, stride,
-                                                                        out_h, out_w);
+  SQ_LAUNCH(maxpool2d_backward_kernel, launch.grid, launch.threads, 0, stream, dx, dy, argmax, planes, h, w, kernel,
+            stride, out_h, out_w);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void global_avgpool_forward(float* y, const float* x, std::int64_t planes, std::int64_t hw, cudaStream_t stream) {
   if (planes == 0) return;
-  global_avgpool_forward_kernel<<<elementwise_blocks(planes), kElementwiseThreads, 0, stream>>>(y, x, planes, hw);
+  SQ_LAUNCH(global_avgpool_forward_kernel, elementwise_blocks(planes), kElementwiseThreads, 0, stream, y, x, planes,
+            hw);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void global_avgpool_backward(float* dx, const float* dy, std::int64_t planes, std::int64_t hw, cudaStream_t stream) {
   if (planes * hw == 0) return;
   const PlaneLaunch launch = plane_launch(planes, hw);
-  global_avgpool_backward_kernel<<<launch.grid, launch.threads, 0, stream>>>(dx, dy, planes, hw);
+  SQ_LAUNCH(global_avgpool_backward_kernel, launch.grid, launch.threads, 0, stream, dx, dy, planes, hw);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

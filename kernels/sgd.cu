@@ -5,6 +5,7 @@
 // each lane, so the results do not depend on the path.
 #include <cstdint>
 
+#include "launch.cuh"
 #include "sgd.cuh"
 #include "sq/core/cuda_check.hpp"
 #include "sq/detail/sgd.hpp"
@@ -84,11 +85,11 @@ void launch(float* values, float* velocity, const float* grads, std::int64_t num
             const float* lr_device, float momentum, float weight_decay, cudaStream_t stream) {
   if (numel == 0) return;
   if (aligned16(values) && aligned16(velocity) && aligned16(grads)) {
-    sgd_momentum_kernel_vec4<<<grid_for((numel + 3) / 4), kThreads, 0, stream>>>(
-        values, velocity, grads, numel, decayed_end, lr, lr_device, momentum, weight_decay);
+    SQ_LAUNCH(sgd_momentum_kernel_vec4, grid_for((numel + 3) / 4), kThreads, 0, stream, values, velocity, grads, numel,
+              decayed_end, lr, lr_device, momentum, weight_decay);
   } else {
-    sgd_momentum_kernel<<<grid_for(numel), kThreads, 0, stream>>>(values, velocity, grads, numel, decayed_end, lr,
-                                                                  lr_device, momentum, weight_decay);
+    SQ_LAUNCH(sgd_momentum_kernel, grid_for(numel), kThreads, 0, stream, values, velocity, grads, numel, decayed_end,
+              lr, lr_device, momentum, weight_decay);
   }
   SQ_CUDA_CHECK_LAUNCH();
 }

@@ -1,5 +1,6 @@
 // SQ hybrid weights for ALL layers in one launch (a 256-thread block per row, grid-stride over rows):
 // W~_ij = Q_ij (recomputed from the row's scale and threshold) where the unit is quantized, else W_ij.
+#include "launch.cuh"
 #include "sq/core/cuda_check.hpp"
 #include "sq/detail/sq_math.hpp"
 #include "sq_block.cuh"
@@ -36,7 +37,7 @@ __global__ void __launch_bounds__(kSqBlock)
 void sq_hybrid(float* hybrid, const detail::SqWorkspaceView& ws, const float* weights,
                const detail::SqKernelConfig& config, bool quantize_all, cudaStream_t stream) {
   if (ws.total_rows == 0) return;
-  hybrid_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(hybrid, ws, weights, config, quantize_all);
+  SQ_LAUNCH(hybrid_kernel, row_grid(ws.total_rows), kSqBlock, 0, stream, hybrid, ws, weights, config, quantize_all);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

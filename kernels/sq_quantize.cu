@@ -1,6 +1,7 @@
 // SQ quantize stage for ALL layers in one launch each (one 256-thread block per row, grid-stride over rows):
 // row sums (sum|W|, sum W, max|W|, NaN/Inf flag); the twn-caffe deviation pass; and per row the threshold D,
 // the scale (a_i or s_i) and the error e_i (or e_ij for element granularity). Sums in double, canonical order.
+#include "launch.cuh"
 #include "sq/core/cuda_check.hpp"
 #include "sq/detail/sq_row.hpp"
 #include "sq_block.cuh"
@@ -145,20 +146,20 @@ __global__ void __launch_bounds__(kSqBlock) row_quantize_kernel(detail::SqWorksp
 
 void sq_row_sums(const detail::SqWorkspaceView& ws, const float* weights, bool with_signed_sum, cudaStream_t stream) {
   if (ws.total_rows == 0) return;
-  row_sums_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(ws, weights, with_signed_sum);
+  SQ_LAUNCH(row_sums_kernel, row_grid(ws.total_rows), kSqBlock, 0, stream, ws, weights, with_signed_sum);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void sq_row_deviation(const detail::SqWorkspaceView& ws, const float* weights, cudaStream_t stream) {
   if (ws.total_rows == 0) return;
-  row_deviation_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(ws, weights);
+  SQ_LAUNCH(row_deviation_kernel, row_grid(ws.total_rows), kSqBlock, 0, stream, ws, weights);
   SQ_CUDA_CHECK_LAUNCH();
 }
 
 void sq_row_quantize(const detail::SqWorkspaceView& ws, const float* weights, const detail::SqKernelConfig& config,
                      bool row_sums_ready, cudaStream_t stream) {
   if (ws.total_rows == 0) return;
-  row_quantize_kernel<<<row_grid(ws.total_rows), kSqBlock, 0, stream>>>(ws, weights, config, row_sums_ready);
+  SQ_LAUNCH(row_quantize_kernel, row_grid(ws.total_rows), kSqBlock, 0, stream, ws, weights, config, row_sums_ready);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

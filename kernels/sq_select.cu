@@ -5,6 +5,7 @@
 // one thread, sq/detail/sq_roulette.hpp), writes the mask and the layer's statistics.
 #include <cub/block/block_scan.cuh>
 
+#include "launch.cuh"
 #include "sq/core/cuda_check.hpp"
 #include "sq/detail/sq_roulette.hpp"
 #include "sq/detail/sq_select.hpp"
@@ -196,7 +197,7 @@ __global__ void __launch_bounds__(kSqBlock) select_kernel(detail::SqWorkspaceVie
 void sq_select(const detail::SqWorkspaceView& ws, const detail::SqKernelConfig& config, std::uint64_t step,
                const std::uint64_t* device_step, cudaStream_t stream) {
   if (ws.layer_count == 0) return;
-  select_kernel<<<ws.layer_count, kSqBlock, 0, stream>>>(ws, config, step, device_step);
+  SQ_LAUNCH(select_kernel, ws.layer_count, kSqBlock, 0, stream, ws, config, step, device_step);
   SQ_CUDA_CHECK_LAUNCH();
 }
 

@@ -11,6 +11,12 @@ SQ_HOST_DEVICE inline float bn_invstd(float var, float eps) {
   return 1.f / sqrtf(var + eps);
 }
 
+// The batch variance from shifted sums can come out a rounding below zero: clamp it, but let a NaN (a NaN or Inf
+// input) through, as the twin's two-pass variance does.
+SQ_HOST_DEVICE inline double bn_clamp_variance(double var) {
+  return var < 0.0 ? 0.0 : var;
+}
+
 SQ_HOST_DEVICE inline float bn_normalize(float x, float mean, float invstd, float gamma, float beta) {
   return (x - mean) * invstd * gamma + beta;
 }
