@@ -11,6 +11,7 @@
 #include "batchnorm.cuh"
 #include "bias.cuh"
 #include "dropout.cuh"
+#include "launch.cuh"
 #include "loss.cuh"
 #include "pool.cuh"
 #include "sgd.cuh"

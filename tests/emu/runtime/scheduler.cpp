@@ -28,6 +28,10 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+// Bounds of the section holding every __shared__ variable (sq_emu/cuda_emulation.hpp), defined by the linker.
+extern "C" char __start_sq_emu_shared[] __attribute__((weak, visibility("hidden")));
+extern "C" char __stop_sq_emu_shared[] __attribute__((weak, visibility("hidden")));
+
 namespace sq::emu {
 namespace detail {
 namespace {
@@ -283,6 +287,16 @@ bool finish_interval(BlockRun& b) {
   return true;
 }
 
+// Byte by byte and uninstrumented: AddressSanitizer may have put redzones between the variables.
+__attribute__((no_sanitize_address)) void poison_static_shared() {
+  if (__start_sq_emu_shared == nullptr || __stop_sq_emu_shared == nullptr) return;
+#if defined(SQ_EMU_ASAN)
+  for (volatile char* p = __start_sq_emu_shared; p < __stop_sq_emu_shared; ++p) *p = static_cast<char>(0xff);
+#else
+  std::memset(__start_sq_emu_shared, 0xff, static_cast<std::size_t>(__stop_sq_emu_shared - __start_sq_emu_shared));
+#endif
+}
+
 void run_block(BlockRun& b, std::uint64_t block_linear) {
   std::vector<Fiber>& fibers = *b.fibers;
   fibers.assign(static_cast<std::size_t>(b.threads), Fiber{});
@@ -298,6 +312,7 @@ void run_block(BlockRun& b, std::uint64_t block_linear) {
     f.context = bc::make_fcontext(f.stack + kStackBytes, kStackBytes, fiber_main);
   }
   blockIdx = b.block_idx;
+  poison_static_shared();
   if (b.dynamic_bytes) std::memset(b.dynamic, 0xff, b.dynamic_bytes);  // NaN in every float / double
   std::vector<int> order(static_cast<std::size_t>(b.threads));
   for (std::uint64_t interval = 0;; ++interval) {

@@ -16,14 +16,15 @@
 
 #define SQ_CUDA_EMULATION 1
 
-// Qualifiers. `__shared__` variables are block-scope statics of the OS thread: every fiber of the block sees the
-// one instance (blocks run one after another, so it serves each block in turn; its contents are not reset).
+// Qualifiers. `__shared__` variables are block-scope statics in one linker section: every fiber of the block
+// sees the one instance, blocks run one after another, and the scheduler fills the whole section with 0xff bytes
+// (NaN, -1) before each block, so a kernel that reads shared memory it did not write this block sees poison.
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
-#define __shared__ thread_local
+#define __shared__ __attribute__((section("sq_emu_shared"))) static
 #define __constant__
 #define __align__(n) alignas(n)
 
