@@ -150,6 +150,10 @@ std::string describe_wait(const BlockRun& b, const Fiber& f) {
   return "?";
 }
 
+bool same_site(const Site& a, const Site& b) {
+  return a.line == b.line && (a.file == b.file || std::strcmp(a.file, b.file) == 0);
+}
+
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -267,8 +271,7 @@ bool finish_interval(BlockRun& b) {
       raise(b, message);
     }
     if (f.state == State::barrier) {
-      if (at_barrier != nullptr &&
-          (f.site.line != at_barrier->site.line || std::string(f.site.file) != std::string(at_barrier->site.file))) {
+      if (at_barrier != nullptr && !same_site(f.site, at_barrier->site)) {
         raise(b, who(b, f) + " " + describe_wait(b, f) + " while thread " + coords(at_barrier->idx) + " " +
                      describe_wait(b, *at_barrier) + ": __syncthreads reached from different call sites");
       }
@@ -314,7 +317,8 @@ void run_block(BlockRun& b, std::uint64_t block_linear) {
   blockIdx = b.block_idx;
   poison_static_shared();
   if (b.dynamic_bytes) std::memset(b.dynamic, 0xff, b.dynamic_bytes);  // NaN in every float / double
-  std::vector<int> order(static_cast<std::size_t>(b.threads));
+  static thread_local std::vector<int> order;
+  order.resize(static_cast<std::size_t>(b.threads));
   for (std::uint64_t interval = 0;; ++interval) {
     make_order(order, block_linear * 0x100000001b3ull + interval);
     for (bool progressed = true; progressed;) {
@@ -392,25 +396,26 @@ std::uint64_t warp_op(Site site, WarpKind kind, unsigned mask, std::uint64_t val
   BlockRun& b = *t_block;
   std::vector<Fiber>& fibers = *b.fibers;
   const int lane = f->linear % 32, base = f->linear / 32 * 32;
-  const std::string op = std::string(kind_name(kind)) + " at " + where(site) + " with mask " + hex(mask);
-  if (!((mask >> lane) & 1u)) fail_in_fiber(f, who(b, *f) + ": " + op + " does not name the calling lane");
+  // Built only for a report: this is the emulator's hottest path.
+  const auto op = [&] { return std::string(kind_name(kind)) + " at " + where(site) + " with mask " + hex(mask); };
+  if (!((mask >> lane) & 1u)) fail_in_fiber(f, who(b, *f) + ": " + op() + " does not name the calling lane");
   if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
-    fail_in_fiber(f, who(b, *f) + ": " + op + ": width " + std::to_string(width) + " is not a power of two <= 32");
+    fail_in_fiber(f, who(b, *f) + ": " + op() + ": width " + std::to_string(width) + " is not a power of two <= 32");
   }
   bool complete = true;
   for (int l = 0; l < 32; ++l) {
     if (!((mask >> l) & 1u) || l == lane) continue;
     if (base + l >= b.threads) {
-      fail_in_fiber(f, who(b, *f) + ": " + op + " names lane " + std::to_string(l) + ", which does not exist (" +
+      fail_in_fiber(f, who(b, *f) + ": " + op() + " names lane " + std::to_string(l) + ", which does not exist (" +
                            std::to_string(b.threads) + " threads per block)");
     }
     const Fiber& other = fibers[static_cast<std::size_t>(base + l)];
     if (other.state == State::exited) {
-      fail_in_fiber(f, who(b, *f) + ": " + op + " names lane " + std::to_string(l) + " (thread " + coords(other.idx) +
+      fail_in_fiber(f, who(b, *f) + ": " + op() + " names lane " + std::to_string(l) + " (thread " + coords(other.idx) +
                            "), which has exited");
     }
     if (other.state == State::warp && (other.post.mask != mask || other.post.kind != kind)) {
-      fail_in_fiber(f, who(b, *f) + ": " + op + " while lane " + std::to_string(l) + " " + describe_wait(b, other) +
+      fail_in_fiber(f, who(b, *f) + ": " + op() + " while lane " + std::to_string(l) + " " + describe_wait(b, other) +
                            ": lanes of one mask in different warp operations");
     }
     if (other.state != State::warp) complete = false;
@@ -437,7 +442,7 @@ std::uint64_t warp_op(Site site, WarpKind kind, unsigned mask, std::uint64_t val
         default: break;
       }
       if (src != l && !((mask >> src) & 1u)) {
-        fail_in_fiber(f, who(b, g) + ": " + op + " reads lane " + std::to_string(src) +
+        fail_in_fiber(f, who(b, g) + ": " + op() + " reads lane " + std::to_string(src) +
                              ", which the mask does not name (an inactive lane: undefined)");
       }
       switch (kind) {
