@@ -225,9 +225,9 @@ TEST(EmuSq, ElementGranularityOnBothSidesOfTheRankSelectLimit) {
       options.bits = 3;
       options.ratio = 0.75;
       options.seed = suite_seed() + 100 + static_cast<std::uint64_t>(index);
-      // Small layers (rank select) and one of 6 x 301 = 1806 units (radix select) with N_q cycling through the
-      // edges, so the radix path sees k = 1, n - 1 and the ratio's k.
-      const LayerSet set = random_layers(options.seed, 3, 5, 90, {{6, 301}, {1, 1025}});
+      // Small layers and one of exactly 1024 units (rank select), 1025 and 6 x 301 = 1806 units (radix select),
+      // with N_q cycling through the edges, so both paths see k = 1, n - 1 and the ratio's k.
+      const LayerSet set = random_layers(options.seed, 3, 5, 90, {{6, 301}, {1, 1024}, {1, 1025}});
       check(set, options, index, name(options));
       ++index;
     }
