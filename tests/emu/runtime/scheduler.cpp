@@ -14,15 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "sq_emu/cuda_emulation.hpp"
+#include "runtime/internal.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SQ_EMU_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SQ_EMU_ASAN 1
-#endif
-#endif
 #if defined(SQ_EMU_ASAN)
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
@@ -32,11 +25,12 @@
 extern "C" char __start_sq_emu_shared[] __attribute__((weak, visibility("hidden")));
 extern "C" char __stop_sq_emu_shared[] __attribute__((weak, visibility("hidden")));
 
-namespace sq::emu {
-namespace detail {
-namespace {
+namespace sq::emu::detail {
 
-namespace bc = boost::context::detail;
+thread_local BlockRun* t_block = nullptr;
+thread_local Fiber* t_fiber = nullptr;
+
+namespace {
 
 #if defined(SQ_EMU_ASAN)
 constexpr std::size_t kStackBytes = 1u << 20;  // instrumented frames are several times larger
@@ -45,114 +39,12 @@ constexpr std::size_t kStackBytes = 256u << 10;
 #endif
 constexpr std::size_t kGuardBytes = 4096;
 
-enum class State { ready, barrier, warp, exited };
-
-struct WarpPost {
-  WarpKind kind;
-  unsigned mask;
-  std::uint64_t value;
-  int arg, width;
-};
-
-struct Fiber {
-  bc::fcontext_t context = nullptr;    // where the fiber resumes
-  bc::fcontext_t scheduler = nullptr;  // where it returns to
-  uint3 idx{0, 0, 0};
-  int linear = 0;
-  State state = State::ready;
-  Site site{nullptr, 0};  // the barrier or warp operation it waits at
-  WarpPost post{};
-  std::uint64_t result = 0;
-  char* stack = nullptr;  // lowest usable address (above the guard page)
-  void* asan_fake_stack = nullptr;
-};
-
-struct BlockRun {
-  const char* kernel = nullptr;
-  dim3 grid, block;
-  uint3 block_idx{0, 0, 0};
-  int threads = 0;
-  void (*body)(void*) = nullptr;
-  void* context = nullptr;
-  std::vector<Fiber>* fibers = nullptr;
-  int barriers = 0;  // barriers completed by the block
-  std::string hazard;
-  unsigned char* dynamic = nullptr;
-  std::size_t dynamic_bytes = 0;
-};
-
-Schedule g_schedule;
-Limits g_limits;
-std::vector<LaunchRecord> g_log;
-cudaError_t g_last_error = cudaSuccess;
-std::string g_last_error_text;
-
-thread_local BlockRun* t_block = nullptr;
-thread_local Fiber* t_fiber = nullptr;
 thread_local std::vector<char*> t_stacks;
 thread_local std::vector<Fiber> t_fibers;
 #if defined(SQ_EMU_ASAN)
 thread_local const void* t_scheduler_stack = nullptr;
 thread_local std::size_t t_scheduler_stack_bytes = 0;
 #endif
-
-std::string short_path(const char* file) {
-  if (file == nullptr) return "?";
-  const std::string s(file);
-  const std::size_t last = s.rfind('/');
-  if (last == std::string::npos || last == 0) return s;
-  const std::size_t before = s.rfind('/', last - 1);
-  return before == std::string::npos ? s : s.substr(before + 1);
-}
-
-std::string where(const Site& site) {
-  return short_path(site.file) + ":" + std::to_string(site.line);
-}
-
-std::string coords(uint3 v) {
-  return "(" + std::to_string(v.x) + "," + std::to_string(v.y) + "," + std::to_string(v.z) + ")";
-}
-
-std::string who(const BlockRun& b, const Fiber& f) {
-  return "kernel " + std::string(b.kernel) + " block " + coords(b.block_idx) + " thread " + coords(f.idx);
-}
-
-const char* kind_name(WarpKind k) {
-  switch (k) {
-    case WarpKind::sync: return "__syncwarp";
-    case WarpKind::shfl_idx: return "__shfl_sync";
-    case WarpKind::shfl_up: return "__shfl_up_sync";
-    case WarpKind::shfl_down: return "__shfl_down_sync";
-    case WarpKind::shfl_xor: return "__shfl_xor_sync";
-    case WarpKind::ballot: return "__ballot_sync";
-    case WarpKind::all: return "__all_sync";
-    case WarpKind::any: return "__any_sync";
-  }
-  return "?";
-}
-
-std::string hex(unsigned v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
-
-std::string describe_wait(const BlockRun& b, const Fiber& f) {
-  switch (f.state) {
-    case State::ready: return "runnable";
-    case State::exited: return "exited";
-    case State::barrier:
-      return "waits at the __syncthreads at " + where(f.site) + " (barrier #" + std::to_string(b.barriers + 1) + ")";
-    case State::warp:
-      return std::string("waits in ") + kind_name(f.post.kind) + " at " + where(f.site) + " with mask " +
-             hex(f.post.mask);
-  }
-  return "?";
-}
-
-bool same_site(const Site& a, const Site& b) {
-  return a.line == b.line && (a.file == b.file || std::strcmp(a.file, b.file) == 0);
-}
 
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
@@ -183,26 +75,6 @@ char* stack_for(int t) {
     t_stacks.push_back(static_cast<char*>(p) + kGuardBytes);
   }
   return t_stacks[static_cast<std::size_t>(t)];
-}
-
-void switch_to_scheduler(Fiber* f, bool exiting) {
-#if defined(SQ_EMU_ASAN)
-  __sanitizer_start_switch_fiber(exiting ? nullptr : &f->asan_fake_stack, t_scheduler_stack, t_scheduler_stack_bytes);
-#else
-  (void)exiting;
-#endif
-  const bc::transfer_t back = bc::jump_fcontext(f->scheduler, nullptr);
-  f->scheduler = back.fctx;
-#if defined(SQ_EMU_ASAN)
-  __sanitizer_finish_switch_fiber(f->asan_fake_stack, nullptr, nullptr);
-#endif
-}
-
-[[noreturn]] void fail_in_fiber(Fiber* f, const std::string& message) {
-  BlockRun& b = *t_block;
-  if (b.hazard.empty()) b.hazard = message;
-  switch_to_scheduler(f, false);  // the scheduler never resumes a block with a hazard
-  std::abort();
 }
 
 void fiber_main(bc::transfer_t from) {
@@ -237,14 +109,6 @@ void resume(Fiber& f) {
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
   t_fiber = nullptr;
-}
-
-Fiber* running(const char* what) {
-  if (t_fiber == nullptr || t_block == nullptr) {
-    std::fprintf(stderr, "sq emulator: %s called outside a kernel\n", what);
-    std::abort();
-  }
-  return t_fiber;
 }
 
 [[noreturn]] void raise(const BlockRun& b, const std::string& message) {
@@ -373,91 +237,39 @@ bool valid_launch(const char* kernel, dim3 grid, dim3 block, std::size_t dynamic
 
 }  // namespace
 
+void switch_to_scheduler(Fiber* f, bool exiting) {
+#if defined(SQ_EMU_ASAN)
+  __sanitizer_start_switch_fiber(exiting ? nullptr : &f->asan_fake_stack, t_scheduler_stack, t_scheduler_stack_bytes);
+#else
+  (void)exiting;
+#endif
+  const bc::transfer_t back = bc::jump_fcontext(f->scheduler, nullptr);
+  f->scheduler = back.fctx;
+#if defined(SQ_EMU_ASAN)
+  __sanitizer_finish_switch_fiber(f->asan_fake_stack, nullptr, nullptr);
+#endif
+}
+
+[[noreturn]] void fail_in_fiber(Fiber* f, const std::string& message) {
+  BlockRun& b = *t_block;
+  if (b.hazard.empty()) b.hazard = message;
+  switch_to_scheduler(f, false);  // the scheduler never resumes a block with a hazard
+  std::abort();
+}
+
+Fiber* running(const char* what) {
+  if (t_fiber == nullptr || t_block == nullptr) {
+    std::fprintf(stderr, "sq emulator: %s called outside a kernel\n", what);
+    std::abort();
+  }
+  return t_fiber;
+}
+
 void syncthreads(Site site) {
   Fiber* f = running("__syncthreads");
   f->state = State::barrier;
   f->site = site;
   switch_to_scheduler(f, false);
-}
-
-unsigned active_mask() {
-  Fiber* f = running("__activemask");
-  const BlockRun& b = *t_block;
-  const int base = f->linear / 32 * 32;
-  unsigned mask = 0;
-  for (int lane = 0; lane < 32 && base + lane < b.threads; ++lane) {
-    if ((*b.fibers)[static_cast<std::size_t>(base + lane)].state != State::exited) mask |= 1u << lane;
-  }
-  return mask;
-}
-
-std::uint64_t warp_op(Site site, WarpKind kind, unsigned mask, std::uint64_t value, int arg, int width) {
-  Fiber* f = running(kind_name(kind));
-  BlockRun& b = *t_block;
-  std::vector<Fiber>& fibers = *b.fibers;
-  const int lane = f->linear % 32, base = f->linear / 32 * 32;
-  // Built only for a report: this is the emulator's hottest path.
-  const auto op = [&] { return std::string(kind_name(kind)) + " at " + where(site) + " with mask " + hex(mask); };
-  if (!((mask >> lane) & 1u)) fail_in_fiber(f, who(b, *f) + ": " + op() + " does not name the calling lane");
-  if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
-    fail_in_fiber(f, who(b, *f) + ": " + op() + ": width " + std::to_string(width) + " is not a power of two <= 32");
-  }
-  bool complete = true;
-  for (int l = 0; l < 32; ++l) {
-    if (!((mask >> l) & 1u) || l == lane) continue;
-    if (base + l >= b.threads) {
-      fail_in_fiber(f, who(b, *f) + ": " + op() + " names lane " + std::to_string(l) + ", which does not exist (" +
-                           std::to_string(b.threads) + " threads per block)");
-    }
-    const Fiber& other = fibers[static_cast<std::size_t>(base + l)];
-    if (other.state == State::exited) {
-      fail_in_fiber(f, who(b, *f) + ": " + op() + " names lane " + std::to_string(l) + " (thread " + coords(other.idx) +
-                           "), which has exited");
-    }
-    if (other.state == State::warp && (other.post.mask != mask || other.post.kind != kind)) {
-      fail_in_fiber(f, who(b, *f) + ": " + op() + " while lane " + std::to_string(l) + " " + describe_wait(b, other) +
-                           ": lanes of one mask in different warp operations");
-    }
-    if (other.state != State::warp) complete = false;
-  }
-  f->post = {kind, mask, value, arg, width};
-  f->site = site;
-  f->state = State::warp;
-  if (complete) {
-    // Every named lane has posted: compute each lane's result and release them.
-    unsigned votes = 0;
-    for (int l = 0; l < 32; ++l) {
-      if ((mask >> l) & 1u) votes |= (fibers[static_cast<std::size_t>(base + l)].post.value != 0 ? 1u : 0u) << l;
-    }
-    for (int l = 0; l < 32; ++l) {
-      if (!((mask >> l) & 1u)) continue;
-      Fiber& g = fibers[static_cast<std::size_t>(base + l)];
-      const int w = g.post.width, a = g.post.arg, segment = l / w * w;
-      int src = l;
-      switch (kind) {
-        case WarpKind::shfl_idx: src = segment + ((a % w) + w) % w; break;
-        case WarpKind::shfl_up: src = l - segment >= a ? l - a : l; break;
-        case WarpKind::shfl_down: src = l - segment + a < w ? l + a : l; break;
-        case WarpKind::shfl_xor: src = (l ^ a) / w == l / w ? (l ^ a) : l; break;
-        default: break;
-      }
-      if (src != l && !((mask >> src) & 1u)) {
-        fail_in_fiber(f, who(b, g) + ": " + op() + " reads lane " + std::to_string(src) +
-                             ", which the mask does not name (an inactive lane: undefined)");
-      }
-      switch (kind) {
-        case WarpKind::sync: g.result = 0; break;
-        case WarpKind::ballot: g.result = votes; break;
-        case WarpKind::all: g.result = votes == mask ? 1 : 0; break;
-        case WarpKind::any: g.result = votes != 0 ? 1 : 0; break;
-        default: g.result = fibers[static_cast<std::size_t>(base + src)].post.value; break;
-      }
-      g.state = State::ready;
-    }
-    return f->result;
-  }
-  switch_to_scheduler(f, false);
-  return f->result;
 }
 
 void* dynamic_shared(std::size_t* bytes) {
@@ -498,56 +310,4 @@ void run_grid(const char* kernel, dim3 grid, dim3 block, std::size_t dynamic, cu
   }
 }
 
-cudaError_t take_last_error() {
-  const cudaError_t e = g_last_error;
-  g_last_error = cudaSuccess;
-  return e;
-}
-
-const char* error_string(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidConfiguration: return g_last_error_text.c_str();
-    case cudaErrorInvalidValue: return "invalid argument";
-    default: return "unspecified launch failure";
-  }
-}
-
-}  // namespace detail
-
-void set_schedule(const Schedule& schedule) {
-  detail::g_schedule = schedule;
-}
-Schedule schedule() {
-  return detail::g_schedule;
-}
-std::string to_string(const Schedule& s) {
-  switch (s.order) {
-    case Order::forward: return "thread order";
-    case Order::reverse: return "reversed";
-    case Order::shuffled: return "shuffled (seed " + std::to_string(s.seed) + ")";
-  }
-  return "?";
-}
-std::vector<Schedule> all_schedules(std::uint64_t seed) {
-  return {{Order::forward, 0}, {Order::reverse, 0}, {Order::shuffled, seed}};
-}
-Limits& limits() {
-  return detail::g_limits;
-}
-const std::vector<LaunchRecord>& launch_log() {
-  return detail::g_log;
-}
-void clear_launch_log() {
-  detail::g_log.clear();
-}
-std::string describe_launch_log() {
-  std::ostringstream out;
-  for (const LaunchRecord& r : detail::g_log) {
-    out << "  " << r.kernel << "<<<(" << r.grid[0] << "," << r.grid[1] << "," << r.grid[2] << "), (" << r.block[0]
-        << "," << r.block[1] << "," << r.block[2] << "), " << r.dynamic_shared << ">>>\n";
-  }
-  return out.str();
-}
-
-}  // namespace sq::emu
+}  // namespace sq::emu::detail
