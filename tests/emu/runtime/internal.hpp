@@ -77,7 +77,7 @@ bool same_site(const Site& a, const Site& b);
 
 // Fiber switches (scheduler.cpp).
 void switch_to_scheduler(Fiber* f, bool exiting);
-// Records the hazard and suspends the fiber for good: the scheduler throws it.
+// Records the hazard and ends the fiber (by unwinding it): the scheduler throws the hazard.
 [[noreturn]] void fail_in_fiber(Fiber* f, const std::string& message);
 // The running fiber; aborts when called outside a kernel.
 Fiber* running(const char* what);

@@ -32,6 +32,9 @@ thread_local Fiber* t_fiber = nullptr;
 
 namespace {
 
+// Thrown through a fiber's own frames after it recorded a hazard (never leaves the fiber).
+struct FiberAbort {};
+
 #if defined(SQ_EMU_ASAN)
 constexpr std::size_t kStackBytes = 1u << 20;  // instrumented frames are several times larger
 #else
@@ -86,6 +89,8 @@ void fiber_main(bc::transfer_t from) {
   BlockRun& b = *t_block;
   try {
     b.body(b.context);
+  } catch (const FiberAbort&) {
+    // the hazard is recorded; the scheduler throws it when this fiber switches back
   } catch (const std::exception& e) {
     if (b.hazard.empty()) b.hazard = who(b, *f) + " threw: " + e.what();
   } catch (...) {
@@ -250,11 +255,10 @@ void switch_to_scheduler(Fiber* f, bool exiting) {
 #endif
 }
 
-[[noreturn]] void fail_in_fiber(Fiber* f, const std::string& message) {
+[[noreturn]] void fail_in_fiber(Fiber* /*f*/, const std::string& message) {
   BlockRun& b = *t_block;
   if (b.hazard.empty()) b.hazard = message;
-  switch_to_scheduler(f, false);  // the scheduler never resumes a block with a hazard
-  std::abort();
+  throw FiberAbort{};  // unwinds the fiber's frames (their temporaries are freed) to fiber_main
 }
 
 Fiber* running(const char* what) {
