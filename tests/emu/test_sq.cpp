@@ -62,6 +62,8 @@ struct Engine {
 
   Engine(const LayerSet& set, const quant::SqOptions& options, const std::vector<std::int64_t>& n_q) {
     plan = quant::make_plan(set.segments, options);
+    // The frozen sampler's stage lives in the layer descriptors (device memory), as SqPipeline::set_stage puts it.
+    for (detail::SqLayerDesc& d : plan.layers) d.stage = options.seed % 7;
     for (std::size_t l = 0; l < plan.layers.size() && l < n_q.size(); ++l) {
       if (n_q[l] >= 0) plan.layers[l].n_q = std::min(n_q[l], plan.layers[l].units);
     }
