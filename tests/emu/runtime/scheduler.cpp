@@ -44,6 +44,7 @@ constexpr std::size_t kGuardBytes = 4096;
 
 thread_local std::vector<char*> t_stacks;
 thread_local std::vector<Fiber> t_fibers;
+thread_local bool t_stacks_dirty = false;
 #if defined(SQ_EMU_ASAN)
 thread_local const void* t_scheduler_stack = nullptr;
 thread_local std::size_t t_scheduler_stack_bytes = 0;
@@ -171,6 +172,12 @@ __attribute__((no_sanitize_address)) void poison_static_shared() {
 
 void run_block(BlockRun& b, std::uint64_t block_linear) {
   std::vector<Fiber>& fibers = *b.fibers;
+#if defined(SQ_EMU_ASAN)
+  if (t_stacks_dirty) {  // frames of fibers a hazard abandoned: their redzones would misreport the next frames
+    for (char* stack : t_stacks) ASAN_UNPOISON_MEMORY_REGION(stack, kStackBytes);
+    t_stacks_dirty = false;
+  }
+#endif
   fibers.assign(static_cast<std::size_t>(b.threads), Fiber{});
   for (int t = 0; t < b.threads; ++t) {
     Fiber& f = fibers[static_cast<std::size_t>(t)];
@@ -178,9 +185,6 @@ void run_block(BlockRun& b, std::uint64_t block_linear) {
     f.idx = {static_cast<unsigned>(t) % b.block.x, static_cast<unsigned>(t) / b.block.x % b.block.y,
              static_cast<unsigned>(t) / (b.block.x * b.block.y)};
     f.stack = stack_for(t);
-#if defined(SQ_EMU_ASAN)
-    ASAN_UNPOISON_MEMORY_REGION(f.stack, kStackBytes);  // frames of an abandoned earlier launch
-#endif
     f.context = bc::make_fcontext(f.stack + kStackBytes, kStackBytes, fiber_main);
   }
   blockIdx = b.block_idx;
@@ -206,6 +210,7 @@ void run_block(BlockRun& b, std::uint64_t block_linear) {
 
 struct BlockGuard {
   ~BlockGuard() {
+    if (std::uncaught_exceptions() > 0) t_stacks_dirty = true;  // a hazard left fibers suspended mid-frame
     t_block = nullptr;
     t_fiber = nullptr;
     threadIdx = {0, 0, 0};
