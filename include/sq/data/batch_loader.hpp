@@ -63,7 +63,7 @@ class BatchLoader {
   int batch_;
   std::uint64_t seed_;
   bool shuffle_;
-  StreamHandle stream_;
+  [[maybe_unused]] StreamHandle stream_;  // used by the CUDA path only (CPU-only builds never read it)
   std::int64_t samples_;
   int classes_;
 
