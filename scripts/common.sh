@@ -13,11 +13,19 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libcli11-dev
   nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib)
 
+# clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
+# normal build does not need them.
+SQ_SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev)
+SQ_CLANG_CXX="${SQ_CLANG_CXX:-clang++-14}"
+
 sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
 
-sq_install_packages() {
+sq_install_packages() { sq_install_debian_packages "${SQ_DEBIAN_PACKAGES[@]}"; }
+sq_install_sanitizer_packages() { sq_install_debian_packages "${SQ_SANITIZER_PACKAGES[@]}"; }
+
+sq_install_debian_packages() {
   local missing=()
-  for pkg in "${SQ_DEBIAN_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ ${#missing[@]} -eq 0 ]; then
