@@ -22,6 +22,15 @@ sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
 
 sq_install_packages() { sq_install_debian_packages "${SQ_DEBIAN_PACKAGES[@]}"; }
 sq_install_sanitizer_packages() { sq_install_debian_packages "${SQ_SANITIZER_PACKAGES[@]}"; }
+# A build folder configured with another compiler: CMake would drop the cache, and with it this run's -D options.
+sq_forget_other_compiler() {
+  local cache="$SQ_BUILD_DIR/CMakeCache.txt" cxx
+  cxx="$(command -v "$1" || echo "$1")"
+  if [ -f "$cache" ] && ! grep -qx "CMAKE_CXX_COMPILER:[A-Z]*=$cxx" "$cache"; then
+    sq_log "$SQ_BUILD_DIR was configured with another compiler: reconfiguring it for $cxx"
+    rm -f "$cache"
+  fi
+}
 
 sq_install_debian_packages() {
   local missing=()

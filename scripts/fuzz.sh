@@ -29,6 +29,7 @@ SQ_BUILD_DIR="${SQ_FUZZ_BUILD_DIR:-$SQ_ROOT/build-fuzz}"
 SQ_BUILD_TYPE=RelWithDebInfo
 sq_install_packages
 sq_install_sanitizer_packages
+sq_forget_other_compiler "$SQ_CLANG_CXX"
 SQ_ENABLE_CUDA=OFF sq_configure_and_build -DCMAKE_CXX_COMPILER="$SQ_CLANG_CXX" -DSQ_BUILD_FUZZERS=ON \
   -DSQ_BUILD_TESTS=OFF -DSQ_BUILD_APPS=OFF -DBUILD_SHARED_LIBS=OFF
 

@@ -17,6 +17,7 @@ exclude="^consumer\."
 sq_install_packages
 sq_install_sanitizer_packages
 start=$(date +%s)
+sq_forget_other_compiler "$SQ_CLANG_CXX"
 SQ_ENABLE_CUDA=OFF sq_configure_and_build -DCMAKE_CXX_COMPILER="$SQ_CLANG_CXX" -DSQ_SANITIZE=address,undefined
 built=$(date +%s)
 

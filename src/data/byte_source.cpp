@@ -12,6 +12,10 @@
 namespace sq::data::detail {
 
 namespace {
+// A deflate match copies at most 258 bytes and costs at least 2 bits, so no gzip stream expands more than 1032:1
+// (zlib's FAQ).
+constexpr std::uint64_t kMaxDeflateExpansion = 1032;
+
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -30,7 +34,7 @@ std::uint64_t checked_file_size(const std::string& path, const std::string& what
 
 ByteSource::ByteSource(std::string path, std::string what, std::string remedy)
     : path_(std::move(path)), what_(std::move(what)), remedy_(std::move(remedy)) {
-  checked_file_size(path_, what_, remedy_);
+  file_size_ = checked_file_size(path_, what_, remedy_);
   gzFile file = gzopen(path_.c_str(), "rb");
   SQ_CHECK(file != nullptr, "cannot open " << what_ << " file " << path_ << "; check its permissions");
   file_ = file;
@@ -46,6 +50,20 @@ ByteSource::ByteSource(std::string path, std::string what, std::string remedy)
 
 ByteSource::~ByteSource() {
   if (file_) gzclose(static_cast<gzFile>(file_));
+}
+
+void ByteSource::expect_total(std::uint64_t bytes) {
+  expected_total_ = bytes;
+  if (!compressed_) {
+    SQ_CHECK(bytes <= file_size_, what_ << " file " << path_ << " is truncated: expected " << bytes << " bytes, found "
+                                        << file_size_ << "; " << remedy_);
+    return;
+  }
+  const std::uint64_t most =
+      file_size_ > UINT64_MAX / kMaxDeflateExpansion ? UINT64_MAX : file_size_ * kMaxDeflateExpansion;
+  SQ_CHECK(bytes <= most, what_ << " file " << path_ << " is truncated: expected " << bytes
+                                << " decompressed bytes, but " << file_size_ << " gzip bytes decompress to at most "
+                                << most << "; " << remedy_);
 }
 
 std::string ByteSource::decompression_error() const {

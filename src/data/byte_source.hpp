@@ -19,8 +19,10 @@ class ByteSource {
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
 
-  // Total bytes the content must have (for messages and the end check); set once the header is known.
-  void expect_total(std::uint64_t bytes) { expected_total_ = bytes; }
+  // Total bytes the content must have (for messages and the end check); set once the header is known, and before
+  // allocating for it: throws (truncated) when the file cannot hold that many bytes: a raw file's size, or for gzip
+  // deflate's maximum expansion (1032:1), so a corrupt count in a tiny file never makes the caller allocate gigabytes.
+  void expect_total(std::uint64_t bytes);
   // Reads exactly n bytes; a short read is a truncated (or corrupt, for gzip) file and throws.
   void read_exact(void* dst, std::uint64_t n);
   // Throws when the content goes on past expect_total() bytes (an oversized file is a wrong file).
@@ -36,6 +38,7 @@ class ByteSource {
   std::string path_, what_, remedy_;
   void* file_ = nullptr;  // gzFile; void* keeps zlib (a private dependency) out of this header
   bool compressed_ = false;
+  std::uint64_t file_size_ = 0;  // on disk (compressed size for gzip)
   std::uint64_t consumed_ = 0;
   std::uint64_t expected_total_ = 0;
 };

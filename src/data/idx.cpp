@@ -96,13 +96,16 @@ Dataset load_idx_checked(const std::string& images_path, const std::string& labe
                   << "): " << (size < 16 + image_bytes ? "truncated" : "oversized") << "; " << remedy);
   }
 
+  // Before allocating anything: a count the files cannot hold (a corrupt header, a tiny gzip file) fails here.
+  labels_source.expect_total(8 + std::uint64_t{count});
+  images_source.expect_total(16 + image_bytes);
+
   Dataset data;
   data.classes = classes;
   data.name = std::move(name);
   data.labels = Tensor({count}, DType::i32);
   {
     std::vector<std::uint8_t> raw_labels(count);
-    labels_source.expect_total(8 + std::uint64_t{count});
     labels_source.read_exact(raw_labels.data(), count);
     labels_source.expect_end();
     std::int32_t* labels = data.labels.data<std::int32_t>();
@@ -114,7 +117,6 @@ Dataset load_idx_checked(const std::string& images_path, const std::string& labe
     }
   }
   data.images = Tensor({count, 1, rows, cols}, DType::u8);
-  images_source.expect_total(16 + image_bytes);
   images_source.read_exact(data.images.data<std::uint8_t>(), image_bytes);
   images_source.expect_end();
   return data;
