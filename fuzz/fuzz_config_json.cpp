@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     again = sq::train::RunConfig::from_json(printed, "round trip");
     again.validate("round trip");
-  } catch (const sq::Error& e) {
+  } catch (const sq::Error&) {
     __builtin_trap();  // a valid configuration whose own JSON is refused
   }
   if (again.to_json() != printed) __builtin_trap();
