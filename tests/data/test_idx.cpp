@@ -155,23 +155,24 @@ TEST(Idx, BadLabelsAndCountMismatch) {
                         {dir.file("huge"), "70000x3", "corrupt header"});
 }
 
-// Found while writing fuzz/fuzz_idx: a header's count is trusted only as far as the file can hold it, before anything is
-// allocated (a 30-byte file claiming 4 billion labels made the reader allocate 20 GB, then fail).
+// Found while writing fuzz/fuzz_idx: a header's count is trusted only as far as the file can hold it, before anything
+// is allocated. The images file's size guarded raw images, but gzip images (whose size is unknown before reading)
+// let agreeing headers claiming 2^32 - 1 samples make the reader allocate 20 GB for labels before failing.
 TEST(Idx, CountsTheFileCannotHoldFailBeforeAllocating) {
   ScratchDir dir;
   const IdxPair p = small_pair();
-  sq::test::write_file(dir.file("img"), p.images);
   sq::test::write_file(dir.file("lab"), p.labels);
-  sq::test::write_gz_file(dir.file("img.gz"), p.images);
   // gzip: 100 million labels cannot come out of a few dozen compressed bytes (deflate expands at most 1032:1).
   sq::test::write_gz_file(dir.file("many.gz"), sq::test::idx_labels(100000000, {1, 2, 3}));
-  expect_error_mentions([&] { sq::data::load_idx(dir.file("img.gz"), dir.file("many.gz"), 10, "x", -1); },
+  sq::test::write_gz_file(dir.file("many_img.gz"), sq::test::idx_images(100000000, 1, 1, {1, 2, 3}));
+  expect_error_mentions([&] { sq::data::load_idx(dir.file("many_img.gz"), dir.file("many.gz"), 10, "x"); },
                         {dir.file("many.gz"), "truncated", "expected 100000008 decompressed bytes", "at most"});
-  // Raw: the file size bounds the count (every count up to the format's 2^32 - 1).
-  sq::test::write_file(dir.file("many"), sq::test::idx_labels(0xffffffffu, {1, 2, 3}));
-  expect_error_mentions([&] { sq::data::load_idx(dir.file("img"), dir.file("many"), 10, "x", -1); },
-                        {dir.file("many"), "truncated", "expected 4294967303 bytes", "found 11"});
-  // Images in gzip: a count the labels agree with, but side 1024: more than the small file can hold.
+  // Raw labels: the file size bounds the count (up to the format's 2^32 - 1).
+  sq::test::write_file(dir.file("all"), sq::test::idx_labels(0xffffffffu, {1, 2, 3}));
+  sq::test::write_gz_file(dir.file("all_img.gz"), sq::test::idx_images(0xffffffffu, 1, 1, {1, 2, 3}));
+  expect_error_mentions([&] { sq::data::load_idx(dir.file("all_img.gz"), dir.file("all"), 10, "x"); },
+                        {dir.file("all"), "truncated", "expected 4294967303 bytes", "found 11"});
+  // gzip images: counts that agree, but 4 images of 1024x1024 cannot come out of a file of a hundred bytes.
   sq::test::write_gz_file(dir.file("big.gz"), sq::test::idx_images(4, 1024, 1024, p.pixels));
   expect_error_mentions([&] { sq::data::load_idx(dir.file("big.gz"), dir.file("lab"), 10, "x"); },
                         {dir.file("big.gz"), "truncated", "at most"});
