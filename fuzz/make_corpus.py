@@ -11,6 +11,7 @@ import gzip
 import json
 import re
 import struct
+import zlib
 from pathlib import Path
 
 FUZZ = Path(__file__).resolve().parent
@@ -107,6 +108,10 @@ def checkpoint_seeds():
     w = struct.pack("<4f", 0.5, -0.25, 1.0, 2.0)
     tensors = {"w": ("F32", [2, 2], w), "step": ("I32", [1], struct.pack("<i", 20))}
     write("checkpoint", "small", safetensors(tensors, metadata))
+    # Format version 2: every tensor's CRC-32 in metadata 'tensor_crc32' (a JSON object of 8-digit hex strings).
+    sums = {name: f"{zlib.crc32(raw):08x}" for name, (_, _, raw) in tensors.items()}
+    write("checkpoint", "small-v2", safetensors(tensors, dict(metadata, format_version="2",
+                                                              tensor_crc32=json.dumps(sums))))
     write("checkpoint", "u8-empty", safetensors({"mask": ("U8", [3], b"\x01\x00\x01"), "none": ("F32", [0], b"")},
                                                 {"format": "sq-cuda-checkpoint"}))
     write("checkpoint", "wrong-shape", safetensors({"w": ("F32", [4], w)}, {"format": "sq-cuda-checkpoint",
@@ -138,7 +143,7 @@ def dictionaries():
     options = sorted(set(re.findall(r'"(--[a-z0-9-]+)', cli_src)))
     write_dict("config_cli", options + ["\n", "=", ",", "-1", "99999999999999999999", "1e9"])
     ckpt = ["__metadata__", "dtype", "shape", "data_offsets", "F32", "I32", "U8", "format", "format_version",
-            "config", "sq-cuda-checkpoint", "global_step", "rng_counter"]
+            "config", "sq-cuda-checkpoint", "global_step", "rng_counter", "tensor_crc32"]
     write_dict("checkpoint", [f'"{k}"' for k in ckpt])
 
 
