@@ -74,11 +74,10 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   data::BatchLoader test_loader(test_set, device, data::default_augmentation(kind, /*train=*/false), norm,
                                 config.data.eval_batch, config.run.seed, /*shuffle=*/false, ctx.stream);
   // BN recalibration before each evaluation: its own training-set loader (the training loader's position must not
-  // move), training augmentation, the training batch (no new model shape), and a fixed seed (run seed + kBnSeed),
-  // so every evaluation recalibrates over the same images.
-  constexpr std::uint64_t kBnSeed = 0x626e63616c;  // "bncal"
+  // move), training augmentation, the training batch (no new model shape), and a fixed seed (run seed +
+  // kBnRecalibrationSeed), so every evaluation recalibrates over the same images.
   data::BatchLoader recalibrate_loader(train_set, device, train_augmentation(config, kind), norm, config.optim.batch,
-                                       config.run.seed + kBnSeed, /*shuffle=*/true, ctx.stream);
+                                       config.run.seed + kBnRecalibrationSeed, /*shuffle=*/true, ctx.stream);
   const std::int64_t recalibrate_batches = config.run.bn_recalibrate_batches;
 
   nn::ModelSpec spec;

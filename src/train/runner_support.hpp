@@ -42,6 +42,8 @@ void limit(data::Dataset& set, std::int64_t n);  // keep the first n samples (n 
 data::AugmentOptions train_augmentation(const RunConfig& config, data::DatasetKind kind);
 std::optional<quant::SqOptions> sq_options(const RunConfig& config);  // empty for FWN
 std::uint64_t eval_draw_step(std::uint64_t eval_seed);
+// Seed offset of the BN recalibration loader (run seed + this); sq_eval and sq_export recalibrate with it too.
+inline constexpr std::uint64_t kBnRecalibrationSeed = 0x626e63616c;  // "bncal"
 
 struct EvalResult {
   double loss = kNotMeasured;

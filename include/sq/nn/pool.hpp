@@ -10,6 +10,8 @@ class MaxPool2d : public Module {
   MaxPool2d(int kernel, int stride);
   std::string type() const override { return "MaxPool2d"; }
   std::string describe() const override;
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
   Shape setup(const Shape& input, ExecutionContext& ctx) override;
   const Tensor& forward(const Tensor& input, ExecutionContext& ctx) override;
   const Tensor& backward(const Tensor& grad_output, ExecutionContext& ctx) override;
