@@ -11,7 +11,7 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 # Debian packages the build, tests and scripts need. The CUDA toolkit and cuDNN come from NVIDIA's installers
 # (/usr/local/cuda); without them the CPU path is built.
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libcli11-dev
-  nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib)
+  nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib python3-venv)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.
