@@ -4,6 +4,10 @@
 # Usage: scripts/deploy/make-venv.sh [DIR]
 set -euo pipefail
 dir="${1:-$(cd "$(dirname "$0")/../.." && pwd)/build/deploy-venv}"
+mkdir -p "$(dirname "$dir")"
+# ctest runs test cases in parallel processes: one of them makes the venv, the others wait for it.
+exec 9>"$dir.lock"
+flock 9
 if [ -x "$dir/bin/python" ] && "$dir/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
   echo "$dir"
   exit 0
