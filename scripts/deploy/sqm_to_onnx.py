@@ -19,6 +19,14 @@ import sqm_reader  # noqa: E402
 OPSET = 21
 
 
+def pack_int4(values):
+    """ONNX INT4 raw data: two's complement nibbles, element 2i in the low nibble of byte i (padded with 0)."""
+    nibbles = (np.asarray(values).astype(np.int8).flatten() & 0x0F).astype(np.uint8)
+    if nibbles.size % 2:
+        nibbles = np.append(nibbles, np.uint8(0))
+    return (nibbles[0::2] | (nibbles[1::2] << 4)).tobytes()
+
+
 class Builder:
     def __init__(self, tensors, force_int8):
         self.tensors = tensors
@@ -49,8 +57,8 @@ class Builder:
         levels = sqm_reader.decode_levels(self.tensors[name + ".weight.codes"], cols, bits).reshape(shape)
         scale = self.tensors[name + ".weight.scale"].astype(np.float32)
         if bits <= 4 and not self.force_int8:
-            q = helper.make_tensor(name + ".weight.q", TensorProto.INT4, shape, levels.flatten().tolist())
-            zp = helper.make_tensor(name + ".weight.zp", TensorProto.INT4, [rows], [0] * rows)
+            q = helper.make_tensor(name + ".weight.q", TensorProto.INT4, shape, pack_int4(levels), raw=True)
+            zp = helper.make_tensor(name + ".weight.zp", TensorProto.INT4, [rows], pack_int4(np.zeros(rows)), raw=True)
             self.inits.extend([q, zp])
         else:
             self.init(name + ".weight.q", levels.astype(np.int8))

@@ -114,6 +114,7 @@ int infer_main(int argc, const char* const* argv, std::ostream& out, std::ostrea
                "for --bench-archs (random weights; no model file needed)");
   app.add_option("--bench-archs", bench.archs, "architectures for --bench")->capture_default_str();
   app.add_option("--bench-quantizer", bench.quantizer, "quantizer for --bench (bwn, twn, kbit)")->capture_default_str();
+  app.add_option("--bench-bits", bench.bits, "bits for --bench-quantizer kbit (2..8)")->capture_default_str();
   app.add_option("--bench-batch", bench.batch, "throughput batch for --bench")->capture_default_str();
   app.add_option("--bench-repeats", bench.repeats, "timed repeats (median reported)")->capture_default_str();
   const int parsed = detail::parse_command_line(app, argc, argv, out, err);

@@ -14,6 +14,7 @@
 #include "e2e/e2e_util.hpp"
 #include "sq/data/data.hpp"
 #include "sq/deploy/evaluate.hpp"
+#include "trained_runs.hpp"
 
 namespace {
 
@@ -66,33 +67,35 @@ std::string snapshot(const std::string& dir) {
 class DeployE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(sq_e2e::fresh_dir("deploy"));
-    // Two stages (r = 0.5, 1) of 150 steps of 32 on 2000 images; 500 test images.
-    std::vector<std::string> args = sq_e2e::tiny_run(*dir_ + "/twn");
-    args.insert(args.end(), {"--train-limit", "2000", "--iterations", "150"});
-    const sq_e2e::RunResult run = sq_e2e::train_cifar(args);
-    ASSERT_EQ(run.rc, 0) << run.out << run.err;
-    std::vector<std::string> fwn = sq_e2e::tiny_run(*dir_ + "/fwn");
-    fwn[1] = SQ_SOURCE_DIR "/configs/quick-fwn-fashion-mnist.json";
-    const auto stages_flag = std::find(fwn.begin(), fwn.end(), "--stages");
-    fwn.erase(stages_flag, stages_flag + 2);  // FWN has one stage at r = 1
-    fwn.insert(fwn.end(), {"--iterations", "10"});
-    const sq_e2e::RunResult fwn_run = sq_e2e::train_cifar(fwn);
-    ASSERT_EQ(fwn_run.rc, 0) << fwn_run.out << fwn_run.err;
+    runs_ = new std::string(trained_runs());
+    dir_ = new std::string(sq_e2e::fresh_dir("deploy_scratch"));
+    std::filesystem::create_directories(*dir_);
   }
   static void TearDownTestSuite() {
     sq_e2e::clean_up(*dir_);
     delete dir_;
+    delete runs_;
   }
-  static std::string run_dir() { return *dir_ + "/twn"; }
+  void SetUp() override { ASSERT_FALSE(runs_->empty()) << "no trained run"; }
+  static std::string run_dir() { return *runs_ + "/twn"; }
+  static std::string fwn_checkpoint() { return *runs_ + "/fwn/last.safetensors"; }
   static std::string stage(int s) { return run_dir() + "/stage" + std::to_string(s) + ".safetensors"; }
   static std::string scratch(const std::string& name) { return *dir_ + "/" + name; }
   static std::vector<nlohmann::json> stages() {
     return sq_e2e::of_kind(sq_e2e::read_metrics(run_dir() + "/metrics.jsonl"), "stage");
   }
-  static std::string* dir_;
+  static std::string *runs_, *dir_;
 };
+std::string* DeployE2E::runs_ = nullptr;
 std::string* DeployE2E::dir_ = nullptr;
+
+// Run by the ctest fixture deploy.train_runs only (disabled otherwise): trains the shared runs.
+TEST(DeployFixture, DISABLED_TrainRuns) {
+  const char* dir = std::getenv("SQ_DEPLOY_RUNS");
+  ASSERT_TRUE(dir && *dir) << "set SQ_DEPLOY_RUNS to the folder to train into";
+  ASSERT_EQ(std::system(("rm -rf '" + std::string(dir) + "'").c_str()), 0);
+  train_runs(dir);
+}
 
 TEST_F(DeployE2E, EvalReproducesTheLoggedErrorsAndLeavesTheRunFolderAlone) {
   const auto logged = stages();
@@ -203,7 +206,7 @@ void expect_fails(const AppResult& r, int rc, const std::vector<std::string>& fr
 TEST_F(DeployE2E, BadInputIsRefusedNamingFileAndField) {
   const std::string sqm = scratch("bad.sqm");
   ASSERT_EQ(sq_export({stage(2), "-o", sqm}).rc, 0);
-  const std::string fwn = *dir_ + "/fwn/last.safetensors";
+  const std::string fwn = fwn_checkpoint();
   expect_fails(sq_export({fwn, "-o", scratch("fwn.sqm")}), 1, {fwn, "FWN"});
   EXPECT_FALSE(sq_e2e::exists(scratch("fwn.sqm")));
   // Truncated.

@@ -56,6 +56,10 @@ struct Case {
   std::string arch;
   QuantCase quant;
 };
+// Names the case in gtest's listing (ctest shows it), not a byte dump of the struct.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.arch << " " << c.quant.label();
+}
 
 std::vector<Case> all_cases() {
   std::vector<Case> out;
