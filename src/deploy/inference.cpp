@@ -2,6 +2,7 @@
 // and builds the host layers over the file's tensors (codes stay U8 in memory).
 #include "sq/deploy/inference.hpp"
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -21,6 +22,7 @@ struct PackedNetwork::Impl {
   detail::Layers layers;
   std::set<std::string> used;  // tensors the graph refers to
   std::int64_t batch = -1;
+  std::map<std::string, Shape> weights;  // conv / FC weight shapes the graph declares
 
   std::string where(const std::string& field) const { return info.path + ": " + field; }
 
@@ -59,6 +61,8 @@ struct PackedNetwork::Impl {
     detail::LayerWeight w;
     w.rows = rows;
     w.cols = cols;
+    weights[name + ".weight"] =
+        op.contains("shape") && op["shape"].is_array() ? op["shape"].get<Shape>() : Shape{rows, cols};
     SQ_CHECK(op.contains("quantized") && op["quantized"].is_boolean(), context << " has no boolean 'quantized'");
     w.packed = op["quantized"].get<bool>();
     if (w.packed) {
@@ -135,6 +139,39 @@ struct PackedNetwork::Impl {
     return out;
   }
 
+  // The graph's weights against the architecture the metadata names, rebuilt from its spec: a graph of another
+  // network (or a metadata 'arch' that does not describe the file) is refused, naming the first difference.
+  void check_architecture() {
+    nn::ModelSpec s;
+    s.arch = info.arch;
+    s.in_channels = info.in_channels;
+    s.classes = info.classes;
+    s.image_size = info.image_size;
+    nn::Architecture a;
+    try {
+      a = nn::build_architecture(s, true);
+    } catch (const Error& e) {
+      SQ_FAIL(where("metadata 'model'") << " does not describe a network this build knows: " << e.message());
+    }
+    std::vector<nn::Parameter*> params;
+    a.root->collect_parameters(params);
+    std::map<std::string, Shape> expected;
+    for (const nn::Parameter* p : params)
+      if (p->shape.size() > 1) expected[p->name] = p->shape;
+    if (expected != weights) {
+      std::string diff = "different layers";
+      for (const auto& [name, shape] : expected) {
+        const auto it = weights.find(name);
+        if (it == weights.end() || it->second != shape) {
+          diff = "layer " + name + " " + shape_str(shape) + " is " +
+                 (it == weights.end() ? std::string("missing") : "of shape " + shape_str(it->second));
+          break;
+        }
+      }
+      SQ_FAIL(where("graph") << " is not the network of metadata 'arch' = " << info.arch << " (" << diff << ")");
+    }
+  }
+
   void setup(std::int64_t n) {
     Shape s = {n, info.in_channels, info.image_size, info.image_size};
     for (auto& l : layers) s = l->setup(s);
@@ -197,6 +234,7 @@ PackedNetwork PackedNetwork::load(const std::string& path, const std::string& ex
                m.info.normalization.stddev.size() == static_cast<std::size_t>(m.info.in_channels),
            m.where("metadata 'normalization'") << " does not have one mean and std per input channel");
   m.layers = m.build(m.meta_json(packed_key::kGraph), path + ": graph");
+  m.check_architecture();
   for (const train::NamedTensor& t : m.file.tensors) {
     SQ_CHECK(m.used.count(t.name) == 1, m.where("tensor '" + t.name + "'") << " is not used by the graph (corrupt or "
                                                                               "mixed file)");

@@ -238,6 +238,11 @@ TEST_F(DeployE2E, BadInputIsRefusedNamingFileAndField) {
   sq::train::write_checkpoint(bad, c);
   expect_fails(sq_infer({bad}), 1, {bad, "'stray'", "not used"});
   c = sq::train::read_checkpoint(sqm);
+  c.metadata["arch"] = "resnet20";  // the metadata of another architecture over small_cnn's graph
+  c.metadata["model"].replace(c.metadata["model"].find("small_cnn"), 9, "resnet20");
+  sq::train::write_checkpoint(bad, c);
+  expect_fails(sq_infer({bad}), 1, {bad, "graph", "not the network of metadata 'arch' = resnet20"});
+  c = sq::train::read_checkpoint(sqm);
   c.metadata["format_version"] = "9";
   sq::train::write_checkpoint(bad, c);
   expect_fails(sq_infer({bad}), 1, {bad, "format_version"});
