@@ -99,14 +99,14 @@ EvalReport evaluate_checkpoint(const std::string& path, const EvalOptions& optio
   std::int64_t correct = 0;
   test.start_epoch(0);
   while (const data::Batch* b = test.next()) {
-    // Trainer::eval_batch's forward + loss, keeping the logits for the per-class counts.
-    if (model.batch() != b->size) model.setup(b->size, ctx);
+    // Trainer::eval_batch's forward + loss on the model's evaluation network, keeping the logits.
+    const nn::EvalNetwork net = model.eval_network(b->size, ctx);
     ctx.training = false;
     ctx.device_step = nullptr;
-    const Tensor& logits = model.root().forward(b->images, ctx);
-    model.loss().forward(logits, b->labels, ctx);
-    loss_sum += static_cast<double>(model.loss().read_loss()) * static_cast<double>(b->size);
-    correct += model.loss().read_correct();
+    const Tensor& logits = net.root->forward(b->images, ctx);
+    net.loss->forward(logits, b->labels, ctx);
+    loss_sum += static_cast<double>(net.loss->read_loss()) * static_cast<double>(b->size);
+    correct += net.loss->read_correct();
     const Tensor host_logits = logits.to(Device::cpu());
     const Tensor host_labels = b->labels.to(Device::cpu());
     const float* z = host_logits.data<float>();

@@ -50,9 +50,9 @@ std::unique_ptr<SyntheticNet> synthetic_net(const nn::ModelSpec& spec, const std
 }
 
 const Tensor& reference_forward(SyntheticNet& net, const Tensor& images) {
-  if (net.model->batch() != images.dim(0)) net.model->setup(images.dim(0), net.ctx);
+  const nn::EvalNetwork eval = net.model->eval_network(images.dim(0), net.ctx);
   net.ctx.training = false;
-  return net.model->root().forward(images, net.ctx);
+  return eval.root->forward(images, net.ctx);
 }
 
 }  // namespace sq::deploy::detail
