@@ -6,15 +6,16 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "train/atomic_file.hpp"
+#include "train/json_parse.hpp"
 #include "zlib.h"
 
 namespace sq::train {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using detail::Json;
+using detail::json_excerpt;
 
 // Same limit as the reference implementation: a larger header is a corrupt length field, not a real checkpoint.
 constexpr std::uint64_t kMaxHeaderBytes = 100u * 1024u * 1024u;
@@ -60,12 +61,12 @@ struct Entry {
 };
 
 Entry parse_entry(const std::string& name, const Json& value, const std::string& path) {
-  const std::string where = path + ": tensor '" + name + "'";
+  const std::string where = path + ": tensor '" + name.substr(0, 80) + "'";
   SQ_CHECK(!name.empty(), path << ": header holds a tensor with an empty name");
   SQ_CHECK(value.is_object(), where << " is not a JSON object in the header");
   for (const auto& item : value.items()) {
     SQ_CHECK(item.key() == "dtype" || item.key() == "shape" || item.key() == "data_offsets",
-             where << " has unknown header field '" << item.key() << "'");
+             where << " has unknown header field '" << item.key().substr(0, 60) << "'");
   }
   SQ_CHECK(value.contains("dtype") && value["dtype"].is_string(), where << " has no string 'dtype'");
   SQ_CHECK(value.contains("shape") && value["shape"].is_array(), where << " has no 'shape' array");
@@ -78,15 +79,17 @@ Entry parse_entry(const std::string& name, const Json& value, const std::string&
            where << " has dtype " << dtype << ", which SQ-CUDA checkpoints do not use (F32, I32, U8 only)");
   std::uint64_t numel = 1;
   for (const Json& d : value["shape"]) {
-    SQ_CHECK(d.is_number_unsigned(), where << " has a shape entry that is not a non-negative integer: " << d.dump());
+    SQ_CHECK(d.is_number_unsigned(),
+             where << " has a shape entry that is not a non-negative integer: " << json_excerpt(d));
     const std::uint64_t dim = d.get<std::uint64_t>();
     SQ_CHECK(dim == 0 || numel <= (std::uint64_t{1} << 50) / dim,
-             where << " has an absurd shape " << value["shape"].dump());
+             where << " has an absurd shape " << json_excerpt(value["shape"]));
     numel *= dim;
     e.shape.push_back(static_cast<std::int64_t>(dim));
   }
   for (const Json& o : value["data_offsets"]) {
-    SQ_CHECK(o.is_number_unsigned(), where << " has a data offset that is not a non-negative integer: " << o.dump());
+    SQ_CHECK(o.is_number_unsigned(),
+             where << " has a data offset that is not a non-negative integer: " << json_excerpt(o));
   }
   e.begin = value["data_offsets"][0].get<std::uint64_t>();
   e.end = value["data_offsets"][1].get<std::uint64_t>();
@@ -272,12 +275,7 @@ Checkpoint read_checkpoint(const std::string& path) {
   SQ_CHECK(std::fread(text.data(), 1, header_size, file.get()) == header_size, "cannot read the header of " << path);
   SQ_CHECK(text[0] == '{', path << ": header does not start with '{' (corrupt or not a safetensors file)");
 
-  Json header;
-  try {
-    header = Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    SQ_FAIL(path << ": header is not valid JSON (" << e.what() << ")");
-  }
+  const Json header = detail::parse_json(text, path + ": header");
   SQ_CHECK(header.is_object(), path << ": header is not a JSON object");
 
   Checkpoint checkpoint;
@@ -286,7 +284,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     if (item.key() == "__metadata__") {
       SQ_CHECK(item.value().is_object(), path << ": __metadata__ is not a JSON object");
       for (const auto& m : item.value().items()) {
-        SQ_CHECK(m.value().is_string(), path << ": metadata '" << m.key() << "' is not a string");
+        SQ_CHECK(m.value().is_string(), path << ": metadata '" << m.key().substr(0, 60) << "' is not a string");
         checkpoint.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
