@@ -4,25 +4,22 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "sq/core/error.hpp"
 #include "sq/data/datasets.hpp"
+#include "train/json_parse.hpp"
+#include "train/run_config_limits.hpp"
 
 namespace sq::train {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using detail::Json;
+using detail::json_excerpt;
 
-// Names accepted for the SQ options; they match sq::quant's parse/to_string names (INTERFACES.md).
-const std::vector<std::string> kQuantizers = {"none", "bwn", "twn", "twn-caffe", "twn-channel", "kbit"};
-const std::vector<std::string> kProbabilities = {"constant", "linear", "softmax", "sigmoid"};
-const std::vector<std::string> kSamplers = {"topk", "roulette", "sorted", "frozen", "caffe"};
-const std::vector<std::string> kGranularities = {"channel", "element"};
-const std::vector<std::string> kArchitectures = {"vgg9",     "resnet20",  "resnet32", "resnet44",
-                                                 "resnet56", "resnet110", "small_cnn"};
-const std::vector<std::string> kSchedules = {"constant", "step", "multistep", "cosine"};
+// quant.method's default stages (SQ_SPEC section 7).
 const std::vector<double> kDefaultStages = {0.5, 0.75, 0.875, 1.0};
 
 bool contains(const std::vector<std::string>& list, const std::string& value) {
@@ -40,7 +37,8 @@ class Section {
  public:
   Section(const Json& object, std::string where, std::string source)
       : object_(object), where_(std::move(where)), source_(std::move(source)) {
-    SQ_CHECK(object_.is_object(), source_ << ": '" << where_ << "' must be a JSON object, not " << object_.dump());
+    SQ_CHECK(object_.is_object(),
+             source_ << ": '" << where_ << "' must be a JSON object, not " << json_excerpt(object_));
   }
 
   const Json* find(const std::string& key) {
@@ -55,16 +53,9 @@ class Section {
   void read(const std::string& key, bool& field) {
     if (const Json* v = find(key)) field = as<bool>(key, *v, v->is_boolean(), "true or false");
   }
-  void read(const std::string& key, int& field) {
-    if (const Json* v = find(key)) field = as<int>(key, *v, v->is_number_integer(), "an integer");
-  }
-  void read(const std::string& key, std::int64_t& field) {
-    if (const Json* v = find(key)) field = as<std::int64_t>(key, *v, v->is_number_integer(), "an integer");
-  }
-  void read(const std::string& key, std::uint64_t& field) {
-    if (const Json* v = find(key))
-      field = as<std::uint64_t>(key, *v, v->is_number_unsigned(), "a non-negative integer");
-  }
+  void read(const std::string& key, int& field) { read_integer(key, field); }
+  void read(const std::string& key, std::int64_t& field) { read_integer(key, field); }
+  void read(const std::string& key, std::uint64_t& field) { read_integer(key, field); }
   void read(const std::string& key, double& field) {
     if (const Json* v = find(key)) field = as<double>(key, *v, v->is_number(), "a number");
   }
@@ -72,12 +63,16 @@ class Section {
   void read(const std::string& key, std::vector<T>& field) {
     const Json* v = find(key);
     if (!v) return;
-    SQ_CHECK(v->is_array(), source_ << ": '" << where_ << "." << key << "' must be a list, not " << v->dump());
+    SQ_CHECK(v->is_array(), source_ << ": '" << where_ << "." << key << "' must be a list, not " << json_excerpt(*v));
     std::vector<T> values;
     for (const Json& item : *v) {
-      const bool ok = std::is_integral<T>::value ? item.is_number_integer() : item.is_number();
-      SQ_CHECK(ok, source_ << ": '" << where_ << "." << key << "' must hold numbers, not " << item.dump());
-      values.push_back(item.get<T>());
+      if constexpr (std::is_integral<T>::value) {
+        values.push_back(integer<T>(key, item));
+      } else {
+        SQ_CHECK(item.is_number(),
+                 source_ << ": '" << where_ << "." << key << "' must hold numbers, not " << json_excerpt(item));
+        values.push_back(item.get<T>());
+      }
     }
     field = values;
   }
@@ -85,16 +80,45 @@ class Section {
   // Throws when the object holds a key nobody asked for (a typo would otherwise be silently ignored).
   void refuse_unknown() const {
     for (const auto& item : object_.items()) {
-      SQ_CHECK(
-          std::find(known_.begin(), known_.end(), item.key()) != known_.end(),
-          source_ << ": unknown key '" << item.key() << "' in '" << where_ << "' (known keys: " << join(known_) << ")");
+      SQ_CHECK(std::find(known_.begin(), known_.end(), item.key()) != known_.end(),
+               source_ << ": unknown key '" << item.key().substr(0, 60) << "' in '" << where_
+                       << "' (known keys: " << join(known_) << ")");
     }
   }
 
  private:
   template <class T>
   T as(const std::string& key, const Json& v, bool ok, const char* what) {
-    SQ_CHECK(ok, source_ << ": '" << where_ << "." << key << "' must be " << what << ", not " << v.dump());
+    SQ_CHECK(ok, source_ << ": '" << where_ << "." << key << "' must be " << what << ", not " << json_excerpt(v));
+    return v.get<T>();
+  }
+
+  template <class T>
+  void read_integer(const std::string& key, T& field) {
+    if (const Json* v = find(key)) field = integer<T>(key, *v);
+  }
+
+  // An integer that fits T, or an error quoting the key's allowed range (its meaning's, else T's): a value is
+  // never wrapped into the field (4294967360 is not a batch of 64).
+  template <class T>
+  T integer(const std::string& key, const Json& v) {
+    using Limits = std::numeric_limits<T>;
+    bool fits = false;
+    if (v.is_number_unsigned()) {
+      fits = v.get<std::uint64_t>() <= static_cast<std::uint64_t>(Limits::max());
+    } else if (v.is_number_integer()) {
+      fits = std::is_signed<T>::value && v.get<std::int64_t>() >= static_cast<std::int64_t>(Limits::min());
+    }
+    if (!fits) {
+      const std::string full = where_ + "." + key;
+      std::ostringstream range;
+      if (const detail::IntLimits* limits = detail::int_limits(full)) {
+        range << detail::range_text(*limits);
+      } else {
+        range << "[" << +Limits::min() << ", " << +Limits::max() << "]";
+      }
+      SQ_FAIL(source_ << ": '" << full << "' must be an integer in " << range.str() << ", not " << json_excerpt(v));
+    }
     return v.get<T>();
   }
 
@@ -185,64 +209,7 @@ std::map<std::string, std::string> RunConfig::identity() const {
   return id;
 }
 
-void RunConfig::validate(const std::string& source) const {
-  std::vector<std::string> problems;
-  auto need = [&](bool ok, const std::string& what) {
-    if (!ok) problems.push_back(what);
-  };
-  auto one_of = [&](const std::string& key, const std::string& value, const std::vector<std::string>& list) {
-    need(contains(list, value), key + " '" + value + "' is not one of: " + join(list));
-  };
-  need(!name.empty() && name.find('/') == std::string::npos, "name must be non-empty and contain no '/'");
-  one_of("model.arch", model.arch, kArchitectures);
-  need(model.dropout_scale >= 0 && model.dropout_scale <= 1.9, "model.dropout_scale must be in [0, 1.9]");
-  one_of("data.dataset", data.dataset, known_datasets());
-  need(data.train_limit >= 0, "data.train_limit must be >= 0 (0: the whole training set)");
-  need(data.test_limit >= 0, "data.test_limit must be >= 0 (0: the whole test set)");
-  need(data.train_limit == 0 || data.train_limit >= optim.batch,
-       "data.train_limit (" + std::to_string(data.train_limit) + ") is smaller than one batch (" +
-           std::to_string(optim.batch) + ")");
-  need(data.eval_batch > 0, "data.eval_batch must be > 0");
-  one_of("quant.quantizer", quant.quantizer, kQuantizers);
-  one_of("quant.probability", quant.probability, kProbabilities);
-  one_of("quant.sampler", quant.sampler, kSamplers);
-  one_of("quant.granularity", quant.granularity, kGranularities);
-  need(quant.quantizer != "kbit" || (quant.bits >= 2 && quant.bits <= 8), "quant.bits must be in 2..8 for kbit");
-  need(!quant.stages.empty(), "quant.stages must list at least one SQ ratio");
-  for (double r : quant.stages) {
-    need(r > 0 && r <= 1, "quant.stages: every ratio must be in (0, 1], got " + std::to_string(r));
-  }
-  need(quant.quantizer != "none" || quant.stages == std::vector<double>{1.0},
-       "quant.stages must be [1.0] when quant.quantizer is none (FWN has nothing to quantize in stages)");
-  need(optim.batch > 0, "optim.batch must be > 0");
-  need(optim.iterations > 0, "optim.iterations (per stage) must be > 0");
-  need(optim.lr > 0 && std::isfinite(optim.lr), "optim.lr must be a positive number");
-  need(optim.momentum >= 0 && optim.momentum < 1, "optim.momentum must be in [0, 1)");
-  need(optim.weight_decay >= 0, "optim.weight_decay must be >= 0");
-  one_of("optim.schedule", optim.schedule, kSchedules);
-  if (contains(kSchedules, optim.schedule)) {
-    try {
-      lr_schedule().validate();
-    } catch (const Error& e) {
-      problems.push_back("optim: " + e.message());
-    }
-  }
-  need(run.device == "auto" || run.device == "cpu" || run.device.rfind("cuda", 0) == 0,
-       "run.device must be auto, cpu, cuda or cuda:N, not '" + run.device + "'");
-  need(run.log_every > 0, "run.log_every must be > 0");
-  need(run.checkpoint_every >= 0, "run.checkpoint_every must be >= 0 (0: only at the end of each stage)");
-  need(run.eval_every_epochs >= 0, "run.eval_every_epochs must be >= 0 (0: only at the end of each stage)");
-  need(run.bn_recalibrate_batches >= 0, "run.bn_recalibrate_batches must be >= 0 (0: no BN recalibration)");
-  need(run.math == "tf32" || run.math == "fp32", "run.math must be tf32 or fp32, not '" + run.math + "'");
-  need(run.max_steps >= 0, "run.max_steps must be >= 0 (0: no limit)");
-  if (problems.empty()) return;
-  std::ostringstream out;
-  out << source << ": invalid configuration:";
-  for (const std::string& p : problems) out << "\n  " << p;
-  SQ_FAIL(out.str());
-}
-
-std::string RunConfig::to_json(int indent) const {
+std::string RunConfig::to_json(int indent, bool per_process) const {
   Json j;
   j["name"] = name;
   j["model"] = {{"arch", model.arch},
@@ -257,6 +224,7 @@ std::string RunConfig::to_json(int indent) const {
                 {"bits", quant.bits},       {"probability", quant.probability},
                 {"sampler", quant.sampler}, {"granularity", quant.granularity},
                 {"stages", quant.stages}};
+  if (quant.allow_any_stages) j["quant"]["allow_any_stages"] = true;
   j["optim"] = {{"batch", optim.batch},
                 {"iterations", optim.iterations},
                 {"lr", optim.lr},
@@ -281,16 +249,23 @@ std::string RunConfig::to_json(int indent) const {
               {"deterministic", run.deterministic},
               {"cuda_graph", run.cuda_graph},
               {"max_steps", run.max_steps}};
+  if (!per_process) {
+    // Per-process keys carry their defaults: what this process chose is not part of the run.
+    const Json defaults = Json::parse(RunConfig{}.to_json(-1));
+    for (const std::string& key : per_process_keys()) {
+      const std::size_t dot = key.find('.');
+      const std::string section = key.substr(0, dot), field = key.substr(dot + 1);
+      j[section][field] = defaults[section][field];
+    }
+  }
   return j.dump(indent);
 }
 
 RunConfig RunConfig::from_json(const std::string& text, const std::string& source) {
-  Json j;
-  try {
-    j = Json::parse(text, nullptr, true, /*ignore_comments=*/true);
-  } catch (const Json::parse_error& e) {
-    SQ_FAIL(source << ": not valid JSON (" << e.what() << ")");
-  }
+  // Config files may carry // and /* */ comments and a UTF-8 byte order mark (docs/TRAINING.md).
+  detail::JsonLimits limits;
+  limits.allow_comments = true;
+  const Json j = detail::parse_json(text, source, limits);
   RunConfig c;
   Section top(j, "(top level)", source);
   top.read("name", c.name);
@@ -332,6 +307,7 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("sampler", c.quant.sampler);
     s.read("granularity", c.quant.granularity);
     s.read("stages", c.quant.stages);
+    s.read("allow_any_stages", c.quant.allow_any_stages);
     s.refuse_unknown();
     SQ_CHECK(method.empty() || method == c.method(),
              source << ": quant.method says " << method << " but quantizer/stages make it " << c.method());

@@ -1,10 +1,13 @@
 // train_cifar's command line (CLI11): every RunConfig field as an option that overrides the base configuration.
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <type_traits>
 
 #include "sq/train/run_config.hpp"
+#include "sq/version.hpp"
 
 namespace sq::train {
 namespace {
@@ -41,6 +44,33 @@ std::string default_text(const T& v) {
   return out.str();
 }
 
+template <class T>
+struct Element {
+  using type = T;
+};
+template <class T>
+struct Element<std::vector<T>> {
+  using type = T;
+};
+
+// CLI11 reads "-1" into an unsigned field as 2^64 - 1 and clamps out-of-range text to the type's limit: this check
+// runs on the text first and accepts only an integer that fits T exactly (the meaning's range is validate()'s).
+template <class T>
+CLI::Validator exact_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        T value{};
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error == std::errc() && stop == end) return {};
+        std::ostringstream out;
+        out << "'" << text.substr(0, 40) << "' is not an integer in [" << +std::numeric_limits<T>::min() << ", "
+            << +std::numeric_limits<T>::max() << "]";
+        return out.str();
+      },
+      "INT");
+}
+
 // Binds `flags` to a private copy of the field (so the program can tell whether it was given) and records how to
 // copy it into whatever configuration the program settles on.
 class Binder {
@@ -53,11 +83,21 @@ class Binder {
     RunConfig defaults;
     auto value = std::make_shared<T>(field(defaults));
     CLI::Option* opt = app_.add_option(flags, *value, help)->default_str(default_text(*value));
+    using E = typename Element<T>::type;
+    if constexpr (std::is_integral<E>::value && !std::is_same<E, bool>::value) opt->check(exact_integer<E>());
     if constexpr (IsVector<T>::value) {
       opt->delimiter(',');
     } else {
       opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later override wins, as in scripts
     }
+    bound_.push_back({opt, [value, field](RunConfig& c) { field(c) = *value; }});
+    return opt;
+  }
+
+  // A bool field set to true by a bare flag (--allow-any-stages), for switches that are off unless asked for.
+  CLI::Option* flag(const std::string& flags, bool& (*field)(RunConfig&), const std::string& help) {
+    auto value = std::make_shared<bool>(false);
+    CLI::Option* opt = app_.add_flag(flags, *value, help);
     bound_.push_back({opt, [value, field](RunConfig& c) { field(c) = *value; }});
     return opt;
   }
@@ -77,7 +117,11 @@ Methods (--method sets quantizer and stages; --quantizer/--stages given too refi
   fwn       full-precision weights (no quantization)       bwn / twn   binary / ternary, one stage at r = 1
   sq-bwn    stochastic quantization with BWN, stages 0.5,0.75,0.875,1.0 (SQ_SPEC section 7)
   sq-twn    the same with TWN (the paper's best CIFAR-10 result)
-Each stage is a full training run (schedule and momentum restart) initialised from the previous stage.
+Each stage is a full training run (schedule and momentum restart) initialised from the previous stage. SQ stage
+lists must be non-decreasing and end at 1 unless --allow-any-stages is given.
+
+Resuming: --resume continues the run with the checkpoint's configuration; options that change what the run is
+(lr, iterations, schedule, batch, data, output, ...) are refused, listed, unless --allow-config-change.
 
 Outputs in --output (default runs/<name>): metrics.jsonl (render with scripts/plot_metrics.py), config.json,
 checkpoints (last.safetensors, stage<k>.safetensors). One run per folder: a fresh run refuses a folder holding a
@@ -94,6 +138,7 @@ Examples:
 
 void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   app.footer(kFooter);
+  app.set_version_flag("--version", "train_cifar " + sq::version(), "print the version (git describe) and exit");
   app.add_option("--config", cl.config_file, "JSON configuration file (configs/*.json)")->check(CLI::ExistingFile);
   app.add_option("--resume", cl.resume, "continue a run from this checkpoint (.safetensors)")->check(CLI::ExistingFile);
   app.add_flag("--overwrite", cl.overwrite,
@@ -186,6 +231,12 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   b.option(
        "--stages", [](RunConfig& c) -> std::vector<double>& { return c.quant.stages; },
        "SQ ratio of each stage, comma separated (e.g. 0.25,0.5,0.75,1)")
+      ->group("Quantization");
+
+  b.flag(
+       "--allow-any-stages", [](RunConfig& c) -> bool& { return c.quant.allow_any_stages; },
+       "accept an SQ stage list that decreases or does not end at 1 (refused otherwise: the headline result is the "
+       "fully quantized network of the last stage)")
       ->group("Quantization");
 
   b.option(
@@ -281,6 +332,12 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
        "--max-steps", [](RunConfig& c) -> std::int64_t& { return c.run.max_steps; },
        "stop after N steps in this process, writing a checkpoint to resume from (0: run to the end)")
       ->group("Run");
+  b.flag(
+       "--allow-config-change", [](RunConfig& c) -> bool& { return c.run.allow_config_change; },
+       "with --resume: accept options that differ from the checkpoint's configuration (refused otherwise: they "
+       "would change the run mid-way); device, math, deterministic, cuda-graph, log-every, max-steps and eval-batch "
+       "are per process and always free")
+      ->group("Run");
   // Testing aid, hidden from --help: poisons one batch so the NaN handling can be exercised end to end.
   b.option(
        "--debug-inject-nan-at-step", [](RunConfig& c) -> std::int64_t& { return c.run.debug_nan_at_step; }, "")
@@ -306,6 +363,14 @@ int CommandLine::parse(int argc, const char* const* argv, std::ostream& out, std
   build(app, *this, bound);
   try {
     app.parse(argc, argv);
+    // bwn, twn and fwn are one stage at r = 1 by definition; staged training is the sq- methods.
+    const CLI::Option* method = app.get_option("--method");
+    if (method->count() > 0 && app.get_option("--stages")->count() > 0 &&
+        method->as<std::string>().rfind("sq-", 0) != 0) {
+      throw CLI::ValidationError("--stages", "--method " + method->as<std::string>() +
+                                                 " has the fixed stage list [1]; use --method sq-" +
+                                                 method->as<std::string>() + " for a staged SQ run");
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err);
   }

@@ -49,6 +49,11 @@ std::string resolved_path(const std::string& path) {
 RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& out, bool interactive,
                         bool overwrite) {
   config.validate("configuration");
+  // Before anything is written: a resume must not change the run's meaning unless asked to (run_config_resume).
+  if (!resume.empty()) {
+    for (const ConfigChange& c : check_resume_config(resume, config))
+      out << "train_cifar: --allow-config-change: " << c.key << " " << c.saved << " -> " << c.requested << "\n";
+  }
   StopSignalGuard signal_guard;
   const double start_s = now_s();
 

@@ -3,14 +3,12 @@
 #include "train/runner_state.hpp"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "sq/core/error.hpp"
+#include "train/json_parse.hpp"
 
 namespace sq::train::detail {
 namespace {
-
-using Json = nlohmann::ordered_json;
 
 // Element offset of a parameter inside the arena (its views share the arena's storage).
 std::int64_t arena_offset(const nn::Parameter& p, nn::ParameterArena& arena) {
@@ -47,7 +45,7 @@ std::string stages_json(const std::vector<StageSummary>& stages) {
 std::vector<StageSummary> parse_stages(const std::string& text, const std::string& path) {
   std::vector<StageSummary> out;
   try {
-    for (const Json& j : Json::parse(text)) {
+    for (const Json& j : parse_json(text, path + ": metadata 'finished_stages'")) {
       StageSummary s;
       s.stage = j.at("stage").get<int>();
       s.ratio = j.at("ratio").get<double>();
@@ -176,7 +174,7 @@ Checkpoint make_checkpoint(const RunConfig& config, nn::Model& model, Trainer& t
   c.metadata = config.identity();
   c.metadata[checkpoint_key::kFormat] = kCheckpointFormatName;
   c.metadata[checkpoint_key::kFormatVersion] = std::to_string(kCheckpointFormatVersion);
-  c.metadata[checkpoint_key::kConfig] = saved_config(config).to_json(-1);
+  c.metadata[checkpoint_key::kConfig] = saved_config(config).to_json(-1, /*per_process=*/false);
   c.metadata[checkpoint_key::kStage] = std::to_string(pos.stage);
   c.metadata[checkpoint_key::kRatio] = exact(config.quant.stages.at(static_cast<std::size_t>(pos.stage)));
   c.metadata[checkpoint_key::kStep] = std::to_string(pos.step);

@@ -130,13 +130,13 @@ TEST(TrainCifarE2E, ResumedRunEqualsTheUninterruptedOneBitForBit) {
   EXPECT_EQ(saved["run"]["max_steps"], 0);
   EXPECT_EQ(nlohmann::json::parse(sq_e2e::read_text(pieces + "/config.json"))["run"]["max_steps"], 0);
 
-  // No --config: the checkpoint's own configuration; this process's own limit.
-  const RunResult c = train_cifar({"--resume", pieces + "/last.safetensors", "--max-steps", "50"});
+  // No --config: the checkpoint's own configuration; this process's own limit and device (per process).
+  const RunResult c = train_cifar({"--resume", pieces + "/last.safetensors", "--max-steps", "50", "--device", "cpu"});
   ASSERT_EQ(c.rc, sq::train::kExitStepLimit) << c.err;
   EXPECT_EQ(sq::train::read_checkpoint(pieces + "/last.safetensors").meta("global_step"), "87");
   EXPECT_TRUE(sq_e2e::exists(pieces + "/stage1.safetensors"));
   // A plain --resume runs to the end (exit 0, distinct from the step limit's code).
-  const RunResult d = train_cifar({"--resume", pieces + "/last.safetensors"});
+  const RunResult d = train_cifar({"--resume", pieces + "/last.safetensors", "--device", "cpu"});
   ASSERT_EQ(d.rc, sq::train::kExitFinished) << d.err;
   EXPECT_NE(d.out.find("final test error"), std::string::npos) << d.out;
 

@@ -135,8 +135,9 @@ TEST(RunConfig, ValidationListsEveryProblem) {
   c.optim.step_size = 0;
   const std::string why = error_of([&] { c.validate("bad.json"); });
   EXPECT_EQ(why.rfind("bad.json: invalid configuration:", 0), 0u) << why;
-  for (const char* needle : {"model.arch 'vgg16' is not one of", "quant.sampler 'gumbel'", "(0, 1], got 1.5",
-                             "optim.batch must be > 0", "optim.momentum", "run.device", "optim: "}) {
+  for (const char* needle :
+       {"model.arch 'vgg16' is not one of", "quant.sampler 'gumbel'", "(0, 1], got 1.5",
+        "optim.batch must be an integer in [1, 65536], got 0", "optim.momentum", "run.device", "optim: "}) {
     EXPECT_NE(why.find(needle), std::string::npos) << needle << " missing from: " << why;
   }
   RunConfig fwn;

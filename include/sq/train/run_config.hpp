@@ -38,6 +38,9 @@ struct QuantConfig {
   std::string sampler = "topk";
   std::string granularity = "channel";
   std::vector<double> stages = {0.5, 0.75, 0.875, 1.0};  // SQ ratio per stage (SQ_SPEC section 7)
+  // SQ stage lists must be non-decreasing and end at 1 (the headline result is the fully quantized network);
+  // true accepts any list of ratios in (0, 1] (--allow-any-stages).
+  bool allow_any_stages = false;
 };
 
 struct OptimConfig {
@@ -72,6 +75,9 @@ struct RunSettings {
   std::int64_t max_steps = 0;           // stop (with a checkpoint) after this many steps in this process; 0: no limit
   std::int64_t debug_nan_at_step = -1;  // testing: poison the batch of this global step with NaN
   std::int64_t debug_sigint_at_step = -1;  // testing: raise SIGINT after this global step
+  // Per process, never saved: --resume with keys that differ from the checkpoint's configuration is refused
+  // unless this is set (--allow-config-change).
+  bool allow_config_change = false;
 };
 
 struct RunConfig {
@@ -99,10 +105,27 @@ struct RunConfig {
   // Metadata a checkpoint must match to be loaded by this run (arch, classes, quantizer, ...).
   std::map<std::string, std::string> identity() const;
 
-  std::string to_json(int indent = 2) const;
+  // per_process = false writes per_process_keys() with their defaults: the configuration a checkpoint saves.
+  std::string to_json(int indent = 2, bool per_process = true) const;
   // Parses a JSON document; unknown keys and wrong types are errors naming `source` and the key.
   static RunConfig from_json(const std::string& text, const std::string& source);
 };
+
+// Keys that say how this process runs, not what the run is (device, math mode, logging, step limit, evaluation
+// batch): a checkpoint saves their defaults, never this process's values; free to differ on --resume.
+const std::vector<std::string>& per_process_keys();
+
+// One key whose value differs between a checkpoint's saved configuration and the one a resume asks for.
+struct ConfigChange {
+  std::string key;  // "optim.lr"
+  std::string saved, requested;
+};
+// Every key (outside per_process_keys()) whose value differs; empty when the run's meaning is unchanged.
+std::vector<ConfigChange> config_changes(const RunConfig& saved, const RunConfig& requested);
+
+// At a resume: the checkpoint at `path` holds the configuration it was trained with. Throws sq::Error listing
+// every change unless requested.run.allow_config_change; returns the accepted changes (for the log).
+std::vector<ConfigChange> check_resume_config(const std::string& path, const RunConfig& requested);
 
 std::string default_data_dir(const std::string& dataset);
 const std::vector<std::string>& known_datasets();
