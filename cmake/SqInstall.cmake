@@ -5,7 +5,8 @@ include(CMakePackageConfigHelpers)
 install(TARGETS sq_cuda EXPORT sq_cudaTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY include/sq DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# config.hpp.in is the template of the generated config.hpp installed below, not a header.
+install(DIRECTORY include/sq DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} PATTERN "*.in" EXCLUDE)
 install(FILES ${PROJECT_BINARY_DIR}/generated/sq/config.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/sq)
 install(EXPORT sq_cudaTargets NAMESPACE sq:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sq_cuda)
 if(SQ_ENABLE_CUDA)

@@ -15,6 +15,16 @@ if(SQ_CONFIG)
   set(_config_args --config ${SQ_CONFIG})
 endif()
 sq_run(${CMAKE_COMMAND} --install ${SQ_BUILD_DIR} --prefix ${_prefix} ${_config_args})
+# The install tree holds headers only: no CMake templates beside the files generated from them.
+file(GLOB_RECURSE _templates ${_prefix}/include/*.in)
+if(_templates)
+  message(FATAL_ERROR "the install tree holds build templates: ${_templates}")
+endif()
+foreach(_header sq/config.hpp sq/version.hpp)
+  if(NOT EXISTS ${_prefix}/include/${_header})
+    message(FATAL_ERROR "the install tree lacks include/${_header}")
+  endif()
+endforeach()
 sq_run(${CMAKE_COMMAND} -S ${SQ_CONSUMER_SOURCE} -B ${SQ_WORK_DIR}/build -G ${SQ_GENERATOR}
        -DCMAKE_PREFIX_PATH=${_prefix} -DCMAKE_BUILD_TYPE=Release
        "-DCMAKE_CUDA_ARCHITECTURES=${SQ_CUDA_ARCHITECTURES}")
