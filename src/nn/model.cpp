@@ -78,6 +78,11 @@ Model::Model(const ModelSpec& spec, Architecture architecture, std::optional<qua
     std::vector<quant::SqSegment> segments;
     for (const QuantizedSegment& s : arena_.quantized_segments()) segments.push_back({s.offset, s.rows, s.cols});
     pipeline_ = std::make_unique<quant::SqPipeline>(std::move(segments), *sq_, device_);
+    std::vector<std::string> names;  // errors name the model's parameters (conv2.weight), not arena offsets
+    for (const Parameter* p : arena_.parameters()) {
+      if (p->quantized) names.push_back(p->name);
+    }
+    pipeline_->set_layer_names(std::move(names));
   }
   wait_for_device(device_);
 }

@@ -52,13 +52,52 @@ void ParameterArena::bind(const std::vector<Parameter*>& params, Device device) 
   grads_ = Tensor::zeros({total}, DType::f32, device);
   hybrid_ = Tensor::zeros({quantized_numel_}, DType::f32, device);
   std::int64_t offset = 0;
+  offsets_.clear();
   for (Parameter* p : params_) {
     const std::int64_t n = shape_numel(p->shape);
+    offsets_.push_back(offset);
     p->value = values_.view(offset, p->shape);
     p->grad = grads_.view(offset, p->shape);
     p->effective = p->quantized ? hybrid_.view(offset, p->shape) : values_.view(offset, p->shape);
     offset += n;
   }
+}
+
+std::int64_t ParameterArena::offset_of(const Parameter& p) const {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i] == &p) return offsets_[i];
+  }
+  SQ_FAIL("parameter '" << p.name << "' is not in this arena");
+}
+
+const Parameter& ParameterArena::parameter_at(std::int64_t offset) const {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (offset >= offsets_[i] && offset < offsets_[i] + shape_numel(params_[i]->shape)) return *params_[i];
+  }
+  SQ_FAIL("element offset " << offset << " is outside the arena's " << values_.numel() << " elements");
+}
+
+ParameterArena::UnitRange ParameterArena::units_of(const Parameter& p, bool per_element) const {
+  SQ_CHECK(p.quantized, "parameter '" << p.name << "' is not quantized: it has no SQ units");
+  std::int64_t begin = 0;
+  for (const Parameter* q : params_) {
+    if (!q->quantized) continue;
+    const std::int64_t units = per_element ? shape_numel(q->shape) : q->rows();
+    if (q == &p) return {begin, begin + units};
+    begin += units;
+  }
+  SQ_FAIL("parameter '" << p.name << "' is not in this arena");
+}
+
+const Parameter& ParameterArena::parameter_of_unit(std::int64_t unit, bool per_element) const {
+  std::int64_t begin = 0;
+  for (const Parameter* q : params_) {
+    if (!q->quantized) continue;
+    const std::int64_t units = per_element ? shape_numel(q->shape) : q->rows();
+    if (unit >= begin && unit < begin + units) return *q;
+    begin += units;
+  }
+  SQ_FAIL("SQ unit " << unit << " is outside the " << begin << " units of the quantized parameters");
 }
 
 void ParameterArena::initialise(std::uint64_t seed) {

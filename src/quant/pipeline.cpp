@@ -89,6 +89,12 @@ void SqPipeline::quantize_all(const float* weights, float* out, StreamHandle str
   }
 }
 
+void SqPipeline::set_layer_names(std::vector<std::string> names) {
+  SQ_CHECK(names.size() == impl_->segments.size(),
+           "SqPipeline::set_layer_names: " << names.size() << " names for " << impl_->segments.size() << " segments");
+  impl_->plan.layer_names = std::move(names);
+}
+
 void SqPipeline::check_finite(StreamHandle stream) const {
   const Impl& s = *impl_;
   std::uint32_t row = detail::kNoNonfinite;

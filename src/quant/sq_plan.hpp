@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "sq/detail/sq_layout.hpp"
@@ -19,6 +20,8 @@ struct SqPlan {
   // Host steps of large plans run layers [0, parallel_split) and [parallel_split, end) on two threads (layers are
   // independent, so the results do not change); 0: one thread.
   int parallel_split = 0;
+  // Optional names of the layers (model parameter names, SqPipeline::set_layer_names) for error messages.
+  std::vector<std::string> layer_names;
   // Byte offsets of each array in the workspace, and its total size.
   std::size_t at_layers = 0, at_rows = 0, at_error = 0, at_key = 0, at_mask = 0, at_tree = 0, at_stats = 0,
               at_frozen = 0, at_nonfinite = 0, bytes = 0;

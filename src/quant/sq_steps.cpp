@@ -15,12 +15,14 @@ namespace sq::quant {
 
 void raise_if_nonfinite(const SqPlan& plan, std::uint32_t row) {
   if (row == detail::kNoNonfinite) return;
-  int layer = detail::find_layer(plan.layers.data(), static_cast<int>(plan.layers.size()), row);
-  SQ_FAIL("SQ pipeline: a weight is NaN or Inf in layer " << layer << " (segment at offset "
-                                                          << plan.layers[layer].offset << "), row "
-                                                          << row - plan.layers[layer].row_begin
-                                                          << "; training diverged: lower the learning rate or "
-                                                             "restart from a checkpoint");
+  const int layer = detail::find_layer(plan.layers.data(), static_cast<int>(plan.layers.size()), row);
+  // Named by the model's parameter name when the owner gave names; a layer number otherwise, never an offset.
+  const std::string name = static_cast<std::size_t>(layer) < plan.layer_names.size()
+                               ? plan.layer_names[static_cast<std::size_t>(layer)]
+                               : "quantized layer " + std::to_string(layer);
+  SQ_FAIL("SQ pipeline: a weight is NaN or Inf in " << name << ", row " << row - plan.layers[layer].row_begin
+                                                    << " (output channel); training diverged: lower the learning "
+                                                       "rate or restart from a checkpoint");
 }
 
 namespace {

@@ -27,7 +27,9 @@ struct ExecutionContext {
   // Read by setup() only: the layers will run forward passes alone (an evaluation network, Model::eval_network):
   // no backward algorithms or gradient buffers.
   bool forward_only = false;
-  std::uint64_t seed = 0;  // run seed: dropout, augmentation and SQ draws are functions of (seed, step, ...)
+  // Dropout masks are functions of (seed, step, layer). SQ draws are not: a Model's follow SqOptions::seed
+  // (docs/SQ_API.md "Seeds"); the trainer sets both to the run seed.
+  std::uint64_t seed = 0;
   std::uint64_t step = 0;  // global optimisation step, for eager launches
   // Device-memory copy of the step for kernels captured in a CUDA graph (nullptr: use `step`).
   const std::uint64_t* device_step = nullptr;

@@ -111,7 +111,8 @@ class Model {
   // Every BatchNorm's running mean 0 and variance 1 (BN recalibration). Outside steps.
   void reset_running_stats();
 
-  // Non-trained state for checkpoints: BN running statistics, in a fixed order with unique names.
+  // Non-trained state for checkpoints: BN running statistics, in a fixed order with unique names. The names exist
+  // from construction; the tensors are allocated by the first setup() (empty before it), kept by later ones.
   std::vector<NamedBuffer> buffers();
 
   const std::vector<LayerInfo>& layers() const { return layers_; }

@@ -25,9 +25,12 @@ struct Parameter {
   bool quantized = false;  // rows pass through the SQ pipeline (conv / FC weights in quantized mode)
 
   // Bound by ParameterArena::bind(): views into the arenas.
-  Tensor value;      // fp32 master weights, updated by the optimiser
-  Tensor grad;       // dL/d(effective), written by backward (straight-through for quantized rows)
-  Tensor effective;  // what forward/backward compute with: the hybrid W~ for quantized parameters, else `value`
+  Tensor value;  // fp32 master weights, updated by the optimiser
+  Tensor grad;   // dL/d(effective), written by backward (straight-through for quantized rows)
+  // What forward/backward compute with: for quantized parameters the hybrid W~ (the SQ pipeline rewrites it at
+  // every step from `value`, so after a step it holds the quantized/full-precision mix of the step's draw, not
+  // the updated master weights); for all others a view of `value` itself (the updated values).
+  Tensor effective;
 
   std::int64_t rows() const { return shape.empty() ? 0 : shape[0]; }
   std::int64_t cols() const { return rows() ? shape_numel(shape) / rows() : 0; }
@@ -60,8 +63,23 @@ class ParameterArena {
   const std::vector<Parameter*>& parameters() const { return params_; }  // in arena order
   Device device() const { return device_; }
 
+  // Lookups between parameters and positions (throw sq::Error naming what is not found):
+  // element offset of `p` in values(), grads() (and hybrid() for quantized parameters);
+  std::int64_t offset_of(const Parameter& p) const;
+  // the parameter holding element `offset` of values();
+  const Parameter& parameter_at(std::int64_t offset) const;
+  // the SQ pipeline's mask() and errors() hold one unit per row (channel granularity, per_element = false) or per
+  // weight (element granularity) of the quantized parameters, in arena order: a quantized parameter's units are
+  // [begin, end), and a unit belongs to one parameter (its row is (unit - begin) for channels).
+  struct UnitRange {
+    std::int64_t begin, end;
+  };
+  UnitRange units_of(const Parameter& p, bool per_element) const;
+  const Parameter& parameter_of_unit(std::int64_t unit, bool per_element) const;
+
  private:
   std::vector<Parameter*> params_;
+  std::vector<std::int64_t> offsets_;  // element offset of params_[i]
   std::vector<QuantizedSegment> segments_;
   Tensor values_, grads_, hybrid_;
   std::int64_t quantized_numel_ = 0;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "sq/core/device.hpp"
@@ -53,6 +54,9 @@ class SqPipeline {
   std::int64_t units() const;     // length of mask() and errors()
   int launches_per_step() const;  // kernel launches of one run() on the GPU (whatever the number of layers)
   const std::vector<SqSegment>& segments() const;
+  // Names of the segments (e.g. the model's parameter names, one per segment, in order) used by error messages
+  // such as the NaN/Inf one; without them a segment is "quantized layer <index>".
+  void set_layer_names(std::vector<std::string> names);
   const SqOptions& options() const;
   Device device() const;
 
