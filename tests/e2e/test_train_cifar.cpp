@@ -257,16 +257,22 @@ TEST(TrainCifarE2E, BadCheckpointsAreRefused) {
   EXPECT_NE(run.err.find(cut), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("truncated"), std::string::npos) << run.err;
 
-  // From another configuration: a different architecture and number of classes' worth of tensors.
+  // From another configuration: a different architecture and number of classes' worth of tensors. The
+  // configuration check lists the change first; accepted, the checkpoint still does not fit the model.
   run = train_cifar({"--config", SQ_SOURCE_DIR "/configs/quick-sq-twn-fashion-mnist.json", "--arch", "resnet20",
                      "--resume", good, "--train-limit", "1000", "--test-limit", "500", "--output", dir + "/other"});
+  EXPECT_EQ(run.rc, 1);
+  EXPECT_NE(run.err.find("model.arch: checkpoint \"small_cnn\", now \"resnet20\""), std::string::npos) << run.err;
+  run = train_cifar({"--config", SQ_SOURCE_DIR "/configs/quick-sq-twn-fashion-mnist.json", "--arch", "resnet20",
+                     "--resume", good, "--train-limit", "1000", "--test-limit", "500", "--output", dir + "/other",
+                     "--allow-config-change"});
   EXPECT_EQ(run.rc, 1);
   EXPECT_NE(run.err.find("does not fit this run's configuration"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("arch: checkpoint has small_cnn, this run has resnet20"), std::string::npos) << run.err;
 
   // Same architecture, other quantizer.
   std::vector<std::string> bwn = sq_e2e::tiny_run(dir + "/bwn");
-  bwn.insert(bwn.end(), {"--quantizer", "bwn", "--resume", good});
+  bwn.insert(bwn.end(), {"--quantizer", "bwn", "--resume", good, "--allow-config-change"});
   run = train_cifar(bwn);
   EXPECT_EQ(run.rc, 1);
   EXPECT_NE(run.err.find("quantizer: checkpoint has twn, this run has bwn"), std::string::npos) << run.err;
