@@ -133,12 +133,7 @@ void verify_checksums(Checkpoint& checkpoint, const std::string& path) {
                   << "file was written by another tool; use an earlier checkpoint");
     return;
   }
-  Json sums;
-  try {
-    sums = Json::parse(found->second);
-  } catch (const Json::parse_error&) {
-    SQ_FAIL(path << ": metadata '" << checkpoint_key::kTensorCrc32 << "' is not a JSON object of checksums");
-  }
+  const Json sums = detail::parse_json(found->second, path + ": metadata '" + checkpoint_key::kTensorCrc32 + "'");
   SQ_CHECK(sums.is_object(), path << ": metadata '" << checkpoint_key::kTensorCrc32 << "' is not a JSON object");
   for (const NamedTensor& t : checkpoint.tensors) {
     const auto sum = sums.find(t.name);

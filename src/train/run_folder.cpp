@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sq/core/error.hpp"
+#include "train/json_parse.hpp"
 #include "train/runner_state.hpp"
 #include "train/runner_support.hpp"
 
@@ -64,10 +65,15 @@ std::vector<std::string> run_files(const std::string& dir) {
 std::string differences(const std::string& folder_config, const std::string& this_config, int& count) {
   Json a, b;
   try {
-    a = Json::parse(folder_config).flatten();
+    // The shared reader first: a hand-edited config.json may nest deeply or repeat keys (flatten recurses).
+    (void)detail::parse_json(folder_config, "config.json", {detail::JsonLimits{}.max_depth, true});
+    a = Json::parse(folder_config, nullptr, true, /*ignore_comments=*/true).flatten();
   } catch (const Json::exception&) {
     count = 1;
     return "its config.json is not valid JSON";
+  } catch (const Error&) {
+    count = 1;
+    return "its config.json is not valid JSON (too deep or a repeated key)";
   }
   b = Json::parse(this_config).flatten();
   std::ostringstream out;
