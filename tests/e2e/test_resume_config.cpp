@@ -20,14 +20,14 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 TEST(ResumeConfig, ChangedMeaningIsRefusedListingEveryKeyUnlessAllowed) {
   const std::string dir = sq_e2e::fresh_dir("resume_config");
   const RunResult first = train_cifar(with(sq_e2e::tiny_run(dir), {"--max-steps", "20"}));
-  ASSERT_EQ(first.rc, 0) << first.err;
+  ASSERT_EQ(first.rc, sq::train::kExitStepLimit) << first.err;
   const std::string ckpt = dir + "/last.safetensors";
 
-  // This process's per-process values (--device cpu, --log-every 10, --max-steps 20, --eval-batch 250) are not
+  // This process's per-process values (--device cpu, --max-steps 20, --eval-batch 250) are not
   // saved: the checkpoint holds the defaults.
   const nlohmann::json saved = nlohmann::json::parse(sq::train::read_checkpoint(ckpt).meta("config"));
   const nlohmann::json defaults = nlohmann::json::parse(sq::train::RunConfig{}.to_json());
-  for (const char* key : {"device", "max_steps", "log_every", "math", "cuda_graph", "deterministic"}) {
+  for (const char* key : {"device", "max_steps", "math", "cuda_graph", "deterministic"}) {
     EXPECT_EQ(saved["run"][key], defaults["run"][key]) << key << " is per process: " << saved.dump();
   }
   EXPECT_EQ(saved["data"]["eval_batch"], defaults["data"]["eval_batch"]);
@@ -42,14 +42,14 @@ TEST(ResumeConfig, ChangedMeaningIsRefusedListingEveryKeyUnlessAllowed) {
   EXPECT_EQ(sq::train::read_checkpoint(ckpt).meta("global_step"), "20") << "a refused resume trains nothing";
 
   // Per-process options differ freely.
-  const RunResult per_process = train_cifar(
-      with(sq_e2e::tiny_run(dir), {"--resume", ckpt, "--log-every", "5", "--max-steps", "5", "--eval-batch", "100"}));
-  ASSERT_EQ(per_process.rc, 0) << per_process.err;
+  const RunResult per_process =
+      train_cifar(with(sq_e2e::tiny_run(dir), {"--resume", ckpt, "--max-steps", "5", "--eval-batch", "100"}));
+  ASSERT_EQ(per_process.rc, sq::train::kExitStepLimit) << per_process.err;
   EXPECT_EQ(sq::train::read_checkpoint(ckpt).meta("global_step"), "25");
 
   const RunResult allowed = train_cifar(
       with(sq_e2e::tiny_run(dir), {"--resume", ckpt, "--lr", "0.0123", "--max-steps", "5", "--allow-config-change"}));
-  ASSERT_EQ(allowed.rc, 0) << allowed.err;
+  ASSERT_EQ(allowed.rc, sq::train::kExitStepLimit) << allowed.err;
   EXPECT_NE(allowed.out.find("optim.lr"), std::string::npos) << "an accepted change is still reported";
   EXPECT_EQ(sq::train::read_checkpoint(ckpt).meta("global_step"), "30");
   sq_e2e::clean_up(dir);

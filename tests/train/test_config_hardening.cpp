@@ -180,7 +180,6 @@ TEST(ResumeConfigDiff, ListsEveryMeaningfulKeyAndIgnoresPerProcessOnes) {
   RunConfig saved;
   RunConfig same = saved;
   same.run.device = "cpu";
-  same.run.log_every = 7;
   same.run.max_steps = 3;
   same.run.math = "fp32";
   same.run.cuda_graph = false;
