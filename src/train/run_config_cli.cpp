@@ -335,7 +335,7 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   b.flag(
        "--allow-config-change", [](RunConfig& c) -> bool& { return c.run.allow_config_change; },
        "with --resume: accept options that differ from the checkpoint's configuration (refused otherwise: they "
-       "would change the run mid-way); device, math, deterministic, cuda-graph, max-steps and eval-batch "
+       "would change the run mid-way); device, math, deterministic, cuda-graph and max-steps "
        "are per process and always free")
       ->group("Run");
   // Testing aid, hidden from --help: poisons one batch so the NaN handling can be exercised end to end.

@@ -183,7 +183,6 @@ TEST(ResumeConfigDiff, ListsEveryMeaningfulKeyAndIgnoresPerProcessOnes) {
   same.run.max_steps = 3;
   same.run.math = "fp32";
   same.run.cuda_graph = false;
-  same.data.eval_batch = 50;
   same.run.allow_config_change = true;
   EXPECT_TRUE(sq::train::config_changes(saved, same).empty());
 
