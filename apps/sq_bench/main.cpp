@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "bench.hpp"
+#include "sq/core/cpu_threads.hpp"
 #include "sq/core/error.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,17 @@ int main(int argc, char** argv) {
   app.add_option("--math", options.math, "step section: GPU math, tf32 or fp32")
       ->check(CLI::IsMember({"tf32", "fp32"}));
   app.add_flag("!--no-graph", options.graph, "step section: eager steps instead of CUDA-graph replays");
+  app.add_option("--arch", options.archs, "step section: networks (vgg9, resnet20, resnet56, small_cnn, ...)");
+  app.add_option("--method", options.methods, "step section: fwn, twn and/or sq-twn")
+      ->check(CLI::IsMember({"fwn", "twn", "sq-twn"}));
+  app.add_option("--cpu-conv", options.cpu_conv,
+                 "CPU convolutions and Linear: onednn (default when built with oneDNN) or reference (im2col + "
+                 "OpenBLAS)")
+      ->check(CLI::IsMember({"onednn", "reference"}));
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads (0: SQ_CPU_THREADS, else the number of cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   app.add_flag("--list", list, "list the sections and exit");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -30,7 +42,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     options.device = sq::select_device(device);
-    std::printf("sq_bench on %s\n", sq::describe_device(options.device).c_str());
+    sq::set_cpu_threads(threads);
+    std::printf("sq_bench on %s (CPU: %d threads)\n", sq::describe_device(options.device).c_str(), sq::cpu_threads());
     int rc = 0;
     for (const auto& s : sq::bench::sections()) {
       if (!options.only.empty() && s.name.find(options.only) == std::string::npos) continue;

@@ -235,6 +235,12 @@ void RunConfig::validate(const std::string& source) const {
   need(run.bn_recalibrate_batches >= 0, "run.bn_recalibrate_batches must be >= 0 (0: no BN recalibration)");
   need(run.math == "tf32" || run.math == "fp32", "run.math must be tf32 or fp32, not '" + run.math + "'");
   need(run.max_steps >= 0, "run.max_steps must be >= 0 (0: no limit)");
+  need(run.cpu_conv == "reference" || (run.cpu_conv == "onednn" && SQ_WITH_ONEDNN),
+       run.cpu_conv == "onednn" ? std::string("run.cpu_conv 'onednn': this build has no oneDNN (install libdnnl-dev "
+                                              "and rebuild), use 'reference'")
+                                : "run.cpu_conv must be onednn or reference, not '" + run.cpu_conv + "'");
+  need(run.threads >= 0 && run.threads <= 1024,
+       "run.threads must be 0 (SQ_CPU_THREADS, else the number of cores) or 1 to 1024");
   if (problems.empty()) return;
   std::ostringstream out;
   out << source << ": invalid configuration:";
@@ -280,6 +286,8 @@ std::string RunConfig::to_json(int indent) const {
               {"math", run.math},
               {"deterministic", run.deterministic},
               {"cuda_graph", run.cuda_graph},
+              {"cpu_conv", run.cpu_conv},
+              {"threads", run.threads},
               {"max_steps", run.max_steps}};
   return j.dump(indent);
 }
@@ -365,6 +373,8 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("math", c.run.math);
     s.read("deterministic", c.run.deterministic);
     s.read("cuda_graph", c.run.cuda_graph);
+    s.read("cpu_conv", c.run.cpu_conv);
+    s.read("threads", c.run.threads);
     s.read("max_steps", c.run.max_steps);
     s.refuse_unknown();
   }

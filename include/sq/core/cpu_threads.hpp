@@ -1,0 +1,18 @@
+// One thread count for the whole CPU path: oneDNN's OpenMP pool, the host twins' parallel loops (the same pool),
+// OpenBLAS's pool and the SQ step's helper thread. At most this many threads compute at any time, and none spins
+// between steps (OpenBLAS only ever runs in the reference path; the SQ helper waits on a condition variable).
+#pragma once
+
+namespace sq {
+
+// SQ_CPU_THREADS when it is set to a positive number, else the number of cores this process may run on.
+int default_cpu_threads();
+
+// The count in force (default_cpu_threads() until set_cpu_threads is called).
+int cpu_threads();
+
+// Sets the count for the process (n >= 1; 0 means default_cpu_threads()). Call it outside a step, from the thread
+// that runs the steps (OpenMP's count is that thread's setting). Results are deterministic for a given count.
+void set_cpu_threads(int n);
+
+}  // namespace sq
