@@ -14,9 +14,17 @@ sq_install_packages
 if [ "$install_torch" = "1" ]; then
   SQ_DEBIAN_PACKAGES=("${SQ_BENCH_PACKAGES[@]}") sq_install_packages
 fi
-python3 -c "import torch" 2>/dev/null || {
+# Debian's python3-torch lives in the system interpreter's dist-packages (a pyenv or venv python3 on PATH lacks it).
+python=""
+for candidate in "${SQ_PYTHON:-python3}" /usr/bin/python3; do
+  if "$candidate" -c "import torch" 2>/dev/null; then
+    python="$candidate"
+    break
+  fi
+done
+[ -n "$python" ] || {
   sq_log "python3-torch is missing: rerun with --install-torch (or install python3-torch)"
   exit 1
 }
 sq_configure_and_build
-exec python3 "$SQ_ROOT/scripts/bench_cpu.py" --sq-bench "$SQ_BUILD_DIR/apps/sq_bench/sq_bench" "$@"
+exec "$python" "$SQ_ROOT/scripts/bench_cpu.py" --sq-bench "$SQ_BUILD_DIR/apps/sq_bench/sq_bench" "$@"

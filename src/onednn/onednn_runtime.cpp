@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <atomic>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "onednn/onednn_hooks.hpp"
 #include "sq/core/error.hpp"
 
@@ -38,8 +42,8 @@ dnnl::primitive_attr user_scratchpad_attr() {
   return attr;
 }
 
-Call::Call(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> args)
-    : primitive_(std::move(primitive)) {
+Call::Call(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> args, bool serial)
+    : primitive_(std::move(primitive)), serial_(serial) {
   memories_.reserve(args.size());
   args_.reserve(args.size());
   for (auto& [id, memory] : args) {
@@ -50,8 +54,16 @@ Call::Call(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> 
 
 void Call::run() const {
   g_executing.fetch_add(1, std::memory_order_relaxed);
+#if defined(_OPENMP)
+  // oneDNN's reorders size their thread team from omp_get_max_threads() at execution time.
+  const int threads = serial_ ? omp_get_max_threads() : 1;
+  if (threads > 1) omp_set_num_threads(1);
+#endif
   const dnnl_status_t status =
       dnnl_primitive_execute(primitive_.get(), cpu_stream().get(), static_cast<int>(args_.size()), args_.data());
+#if defined(_OPENMP)
+  if (threads > 1) omp_set_num_threads(threads);
+#endif
   g_executing.fetch_sub(1, std::memory_order_relaxed);
   g_executions.fetch_add(1, std::memory_order_relaxed);
   SQ_CHECK(status == dnnl_success, "oneDNN primitive failed with status " << static_cast<int>(status));
@@ -66,7 +78,8 @@ Staged stage(const dnnl::memory::desc& user, const dnnl::memory::desc& wanted, b
   const dnnl::memory& to = to_internal ? s.internal : s.user;
   dnnl::reorder::primitive_desc pd(cpu_engine(), from.get_desc(), cpu_engine(), to.get_desc());
   SQ_CHECK(pd.scratchpad_desc().get_size() == 0, "oneDNN reorder unexpectedly needs a scratchpad");
-  s.reorder = Call(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+  // Copies under 256 KiB (weights, late layers' activations) stay on the calling thread.
+  s.reorder = Call(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}, wanted.get_size() < (256u << 10));
   return s;
 }
 

@@ -21,7 +21,8 @@ dnnl::primitive_attr user_scratchpad_attr();
 class Call {
  public:
   Call() = default;
-  Call(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> args);
+  // `serial`: run on the calling thread only (small copies, where waking the pool costs more than the copy).
+  Call(dnnl::primitive primitive, std::vector<std::pair<int, dnnl::memory>> args, bool serial = false);
   void run() const;
   explicit operator bool() const { return static_cast<bool>(primitive_); }
 
@@ -29,6 +30,7 @@ class Call {
   dnnl::primitive primitive_;
   std::vector<dnnl::memory> memories_;  // keeps the handles alive
   std::vector<dnnl_exec_arg_t> args_;
+  bool serial_ = false;
 };
 
 // A tensor seen in the caller's plain layout (`user`, a view on the caller's buffer) and, where the primitive wants
