@@ -7,6 +7,7 @@
 #include "sq/core/error.hpp"
 
 int main(int argc, char** argv) {
+  sq::exec_with_passive_openmp_waits(argv);  // CPU threads that sleep, not spin, between parallel loops
   CLI::App app{
       "sq_bench: SQ-CUDA benchmarks. Each section validates its device results against the CPU twin, then "
       "reports median microseconds per step, launches per step and GB/s against a copy of the same bytes."};

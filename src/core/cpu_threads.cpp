@@ -2,6 +2,7 @@
 #include "sq/core/cpu_threads.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -66,6 +67,17 @@ void set_cpu_threads(int n) {
   SQ_CHECK(n >= 0 && n <= 1024, "CPU thread count " << n << " is out of range: use 1 to 1024, or 0 for the default ("
                                                     << default_cpu_threads() << ")");
   apply(n == 0 ? default_cpu_threads() : n);
+}
+
+void exec_with_passive_openmp_waits(char** argv) {
+#if defined(_OPENMP)
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr || argv == nullptr || argv[0] == nullptr) return;
+  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: carry on with the spinning default
+  unsetenv("OMP_WAIT_POLICY");
+#else
+  (void)argv;
+#endif
 }
 
 }  // namespace sq

@@ -15,4 +15,12 @@ int cpu_threads();
 // that runs the steps (OpenMP's count is that thread's setting). Results are deterministic for a given count.
 void set_cpu_threads(int n);
 
+// OpenMP threads that wait without spinning: GNU OpenMP spins (up to 300000 rounds) at every barrier unless
+// OMP_WAIT_POLICY says otherwise, read once when libgomp loads, before main(). On a shared or busy machine those
+// spinning waits eat the time slices the computing threads need (measured: a small_cnn step 4x to 10x slower at
+// load 16 on 2 cores). Call first thing in main(): when OMP_WAIT_POLICY is unset, it sets PASSIVE and re-executes
+// the program (/proc/self/exe, same arguments); a user's own OMP_WAIT_POLICY is left alone. Returns if re-executing
+// is not possible.
+void exec_with_passive_openmp_waits(char** argv);
+
 }  // namespace sq
