@@ -60,7 +60,12 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="interleaved repetitions (the median is reported)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps per measurement (after 1 warm-up)")
     ap.add_argument("--cpu-conv", default="", help="our CPU backend: onednn or reference (default: the build's)")
+    ap.add_argument("--pytorch-wait-policy", choices=["default", "passive"], default="default",
+                    help="PyTorch's OpenMP waits: its default (spinning, what a user gets) or PASSIVE, as ours run "
+                         "(sq_bench sets OMP_WAIT_POLICY=PASSIVE for itself unless it is set)")
     args = ap.parse_args()
+    if args.pytorch_wait_policy == "passive":
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # before torch loads libgomp; sq_bench inherits the same
     if not os.access(args.sq_bench, os.X_OK):
         raise SystemExit(f"{args.sq_bench} is not an executable: build first (scripts/test.sh) or pass --sq-bench")
     try:
@@ -71,7 +76,8 @@ def main():
     bench.torch.set_num_threads(args.threads)
 
     print(f"CPU step, ours vs PyTorch {bench.torch.__version__}: {args.threads} threads each, {args.rounds} "
-          f"interleaved rounds of median-of-{args.steps} steps after 1 warm-up")
+          f"interleaved rounds of median-of-{args.steps} steps after 1 warm-up; PyTorch's OpenMP waits: "
+          f"{args.pytorch_wait_policy}")
     print(f"before: {uptime()}", flush=True)
     cases = [(a, b, m) for a in args.arch for b in args.batch for m in args.methods]
     times = {(c, side): [] for c in cases for side in ("ours", "pytorch")}
