@@ -233,8 +233,8 @@ INSTANTIATE_TEST_SUITE_P(Train, SteadyStep,
                                           testing::Values("fwn", "twn", "sq-twn"),
                                           testing::Values("reference", "onednn")),
                          [](const testing::TestParamInfo<SteadyStep::ParamType>& info) {
-                           std::string name = std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" +
-                                              std::get<2>(info.param);
+                           std::string name =
+                               std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" + std::get<2>(info.param);
                            for (char& ch : name) {
                              if (ch == '-') ch = '_';
                            }
