@@ -2,10 +2,8 @@
 // sq::train::train_cifar_main so the tests run the same code).
 #include <iostream>
 
-#include "sq/core/cpu_threads.hpp"
 #include "sq/train/runner.hpp"
 
 int main(int argc, char** argv) {
-  sq::exec_with_passive_openmp_waits(argv);  // CPU threads that sleep, not spin, between parallel loops
   return sq::train::train_cifar_main(argc, argv, std::cout, std::cerr);
 }
