@@ -5,6 +5,7 @@ probabilities, torch.multinomial without replacement, hybrid weights, straight-t
 
 Run on the GPU machine beside step_bench, with the same batch and math mode:
     python3 scripts/bench_pytorch_step.py --device cuda --json out/bench.jsonl
+On the CPU (--device cpu --threads N) scripts/bench_cpu.py imports this file and interleaves it with sq_bench.
 Prints one line per (arch, method) and, with --json, appends JSON lines in step_bench's format.
 """
 import argparse
@@ -136,9 +137,22 @@ def resnet(depth, mode, in_channels=3, classes=10):
     return nn.Sequential(*layers)
 
 
+def small_cnn(mode, in_channels=3, classes=10):
+    layers, c = [], in_channels
+    for i, width in enumerate((8, 16, 32)):
+        layers += [QConv2d(mode, c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        if i < 2:
+            layers += [nn.MaxPool2d(2, 2)]
+        c = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), QLinear(mode, 32, classes)]
+    return nn.Sequential(*layers)
+
+
 def build(arch, mode):
     if arch == "vgg9":
         return vgg9(mode)
+    if arch == "small_cnn":
+        return small_cnn(mode)
     if arch.startswith("resnet"):
         return resnet(int(arch[6:]), mode)
     raise SystemExit(f"unknown arch {arch}")
@@ -200,7 +214,10 @@ def main():
     ap.add_argument("--ratio", type=float, default=0.5)
     ap.add_argument("--math", choices=["tf32", "fp32"], default="tf32")
     ap.add_argument("--json", default="")
+    ap.add_argument("--threads", type=int, default=0, help="CPU: torch.set_num_threads (0: PyTorch's default)")
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     device = torch.device(args.device)
     tf32 = args.math == "tf32"

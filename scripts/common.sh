@@ -10,13 +10,18 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 
 # Debian packages the build, tests and scripts need. The CUDA toolkit and cuDNN come from NVIDIA's installers
 # (/usr/local/cuda); without them the CPU path is built.
-SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libcli11-dev
-  nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib python3-venv)
+# libdnnl-dev: oneDNN, the CPU's convolutions and matmuls (optional at build time: without it the im2col + OpenBLAS
+# reference runs, several times slower).
+SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev
+  libcli11-dev nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib
+  python3-venv)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.
 SQ_SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev)
 SQ_CLANG_CXX="${SQ_CLANG_CXX:-clang++-14}"
+# Only for scripts/bench_cpu.sh --install-torch: PyTorch (on oneDNN 2.6 too) as the CPU benchmark's peer.
+SQ_BENCH_PACKAGES=(python3-torch)
 
 sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
 

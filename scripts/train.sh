@@ -9,6 +9,8 @@
 # configuration (and device) saved in its checkpoint.
 # SQ_TRAIN_NO_BUILD=1 skips the package check and the build (use the binary already in SQ_BUILD_DIR).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# CPU: OpenMP threads that sleep, not spin, between parallel loops (docs/CPU.md); a value of your own is kept.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 if [ "${SQ_TRAIN_NO_BUILD:-0}" != 1 ]; then
   sq_install_packages

@@ -20,6 +20,10 @@ struct BenchOptions {
   int batch = 128;
   std::string math = "tf32";
   bool graph = true;
+  // Section "step": networks and methods to run (empty: VGG-9 and ResNet-56, FWN / TWN / SQ-TWN), and the CPU's
+  // convolution backend ("onednn" or "reference"; empty: the build's default).
+  std::vector<std::string> archs, methods;
+  std::string cpu_conv;
 };
 
 struct Section {

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "bench.hpp"
+#include "sq/core/cpu_threads.hpp"
 #include "sq/core/error.hpp"
 #include "sq/version.hpp"
 
@@ -29,6 +30,7 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sq::exec_with_passive_openmp_waits(argv);  // CPU threads that sleep, not spin, between parallel loops
   CLI::App app{
       "sq_bench: SQ-CUDA benchmarks. Each section validates its device results against the CPU twin, then "
       "reports median microseconds per step, launches per step and GB/s against a copy of the same bytes."};
@@ -51,6 +53,17 @@ int main(int argc, char** argv) {
   app.add_option("--math", options.math, "step section: GPU math, tf32 or fp32")
       ->check(CLI::IsMember({"tf32", "fp32"}));
   app.add_flag("!--no-graph", options.graph, "step section: eager steps instead of CUDA-graph replays");
+  app.add_option("--arch", options.archs, "step section: networks (vgg9, resnet20, resnet56, small_cnn, ...)");
+  app.add_option("--method", options.methods, "step section: fwn, twn and/or sq-twn")
+      ->check(CLI::IsMember({"fwn", "twn", "sq-twn"}));
+  app.add_option("--cpu-conv", options.cpu_conv,
+                 "CPU convolutions and Linear: onednn (default when built with oneDNN) or reference (im2col + "
+                 "OpenBLAS)")
+      ->check(CLI::IsMember({"onednn", "reference"}));
+  int threads = 0;
+  app.add_option("--threads", threads, "CPU threads (0: SQ_CPU_THREADS, else the number of cores)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   app.add_flag("--list", list, "list the sections and exit");
   try {
     app.parse(argc, argv);
@@ -74,7 +87,8 @@ int main(int argc, char** argv) {
   const char* section = "(setup)";
   try {
     options.device = sq::select_device(device);
-    std::printf("sq_bench on %s\n", sq::describe_device(options.device).c_str());
+    sq::set_cpu_threads(threads);
+    std::printf("sq_bench on %s (CPU: %d threads)\n", sq::describe_device(options.device).c_str(), sq::cpu_threads());
     int rc = 0;
     for (const sq::bench::Section* s : selected) {
       section = s->name.c_str();

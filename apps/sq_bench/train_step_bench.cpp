@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "bench.hpp"
@@ -87,6 +89,7 @@ Timing time_steps(const std::string& arch, const std::string& method, const Benc
   spec.arch = arch;
   nn::ExecutionContext ctx =
       nn::make_context(options.device, options.math == "fp32" ? nn::MathMode::fp32 : nn::MathMode::tf32, false);
+  if (!options.cpu_conv.empty()) ctx.cpu_conv = nn::parse_cpu_conv(options.cpu_conv);
   auto model = nn::build_model(spec, method_options(method), ctx, 1);
   train::TrainerOptions topt;
   topt.use_graph = options.graph;
@@ -123,10 +126,19 @@ int run_step_section(const BenchOptions& options) {
   std::printf("batch %d, %s%s; SQ-TWN: linear / topk / channel, r = %.2f\n", options.batch,
               gpu ? (options.math == "fp32" ? "fp32" : "tf32") : "fp32 (CPU: at most 3 timed steps after 1 warm-up)",
               gpu ? (options.graph ? ", CUDA graph replays" : ", eager steps") : "", kSqRatio);
+  if (!gpu) {
+    std::printf("CPU convolutions: %s\n",
+                options.cpu_conv.empty() ? nn::cpu_conv_name(nn::default_cpu_conv()) : options.cpu_conv.c_str());
+  }
+  std::vector<std::string> archs = options.archs, methods = options.methods;
+  if (archs.empty()) archs.assign(std::begin(kArchs), std::end(kArchs));
+  if (methods.empty()) methods.assign(std::begin(kMethods), std::end(kMethods));
   int rc = 0;
-  for (const char* arch : kArchs) {
+  for (const std::string& arch_name : archs) {
+    const char* arch = arch_name.c_str();
     double median_of[3] = {0, 0, 0};
     for (int m = 0; m < 3; ++m) {
+      if (std::find(methods.begin(), methods.end(), kMethods[m]) == methods.end()) continue;
       if (gpu && !validate(arch, kMethods[m], options.device)) {
         rc = 1;
         continue;

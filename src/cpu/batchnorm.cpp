@@ -2,6 +2,7 @@
 // per-element formulas are the shared ones in sq/detail/batchnorm_math.hpp.
 #include "cpu/batchnorm.hpp"
 
+#include "cpu/parallel.hpp"
 #include "sq/detail/batchnorm_math.hpp"
 
 namespace sq::cpu {
@@ -23,7 +24,7 @@ void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, flo
                              float* /*partials*/, const float* x, const float* gamma, const float* beta, std::int64_t n,
                              std::int64_t c, std::int64_t hw, int /*slices*/, float momentum, float eps) {
   const std::int64_t count = n * hw;
-  for (std::int64_t ch = 0; ch < c; ++ch) {
+  parallel_for(c, n * c * hw, [&](std::int64_t ch) {  // a channel per thread: the serial order within it
     const float mean =
         static_cast<float>(channel_sum(n, c, hw, ch, [&](std::int64_t i) { return double(x[i]); }) / count);
     const float var = static_cast<float>(channel_sum(n, c, hw, ch,
@@ -44,20 +45,19 @@ void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, flo
         y[base + i] = detail::bn_normalize(x[base + i], mean, invstd, gamma[ch], beta[ch]);
       }
     }
-  }
+  });
 }
 
 void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const float* beta, const float* running_mean,
                             const float* running_var, std::int64_t n, std::int64_t c, std::int64_t hw, float eps) {
-  for (std::int64_t b = 0; b < n; ++b) {
-    for (std::int64_t ch = 0; ch < c; ++ch) {
-      const float invstd = detail::bn_invstd(running_var[ch], eps);
-      const std::int64_t base = (b * c + ch) * hw;
-      for (std::int64_t i = 0; i < hw; ++i) {
-        y[base + i] = detail::bn_normalize(x[base + i], running_mean[ch], invstd, gamma[ch], beta[ch]);
-      }
+  parallel_for(n * c, n * c * hw, [&](std::int64_t plane) {
+    const std::int64_t ch = plane % c;
+    const float invstd = detail::bn_invstd(running_var[ch], eps);
+    const std::int64_t base = plane * hw;
+    for (std::int64_t i = 0; i < hw; ++i) {
+      y[base + i] = detail::bn_normalize(x[base + i], running_mean[ch], invstd, gamma[ch], beta[ch]);
     }
-  }
+  });
 }
 
 void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* /*partials*/, const float* dy, const float* x,
@@ -65,7 +65,7 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* /*partial
                         std::int64_t c, std::int64_t hw, int /*slices*/) {
   const std::int64_t count = n * hw;
   const float inv_count = 1.f / static_cast<float>(count);
-  for (std::int64_t ch = 0; ch < c; ++ch) {
+  parallel_for(c, n * c * hw, [&](std::int64_t ch) {
     const float mean = save_mean[ch], invstd = save_invstd[ch];
     const float sum_dy = static_cast<float>(channel_sum(n, c, hw, ch, [&](std::int64_t i) { return double(dy[i]); }));
     const float sum_dy_xhat = static_cast<float>(
@@ -79,7 +79,7 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* /*partial
             detail::bn_input_grad(dy[base + i], x[base + i], mean, invstd, gamma[ch], sum_dy, sum_dy_xhat, inv_count);
       }
     }
-  }
+  });
 }
 
 }  // namespace sq::cpu

@@ -1,13 +1,14 @@
 // Host twins of kernels/pool.cu (same loops, same summation order as the kernels).
 #include "cpu/pool.hpp"
 
+#include "cpu/parallel.hpp"
 #include "sq/detail/pool_math.hpp"
 
 namespace sq::cpu {
 
 void maxpool2d_forward(float* y, std::int32_t* argmax, const float* x, std::int64_t planes, int h, int w, int kernel,
                        int stride, int out_h, int out_w) {
-  for (std::int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, planes * h * w, [&](std::int64_t p) {
     const float* in = x + p * h * w;
     for (int oh = 0; oh < out_h; ++oh) {
       for (int ow = 0; ow < out_w; ++ow) {
@@ -23,12 +24,12 @@ void maxpool2d_forward(float* y, std::int32_t* argmax, const float* x, std::int6
         argmax[o] = best;
       }
     }
-  }
+  });
 }
 
 void maxpool2d_backward(float* dx, const float* dy, const std::int32_t* argmax, std::int64_t planes, int h, int w,
                         int kernel, int stride, int out_h, int out_w) {
-  for (std::int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, planes * h * w, [&](std::int64_t p) {
     const float* g = dy + p * out_h * out_w;
     const std::int32_t* arg = argmax + p * out_h * out_w;
     for (int ih = 0; ih < h; ++ih) {
@@ -47,22 +48,22 @@ void maxpool2d_backward(float* dx, const float* dy, const std::int32_t* argmax, 
         dx[p * h * w + self] = sum;
       }
     }
-  }
+  });
 }
 
 void global_avgpool_forward(float* y, const float* x, std::int64_t planes, std::int64_t hw) {
-  for (std::int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, planes * hw, [&](std::int64_t p) {
     float sum = 0.f;
     for (std::int64_t i = 0; i < hw; ++i) sum += x[p * hw + i];
     y[p] = sum / static_cast<float>(hw);
-  }
+  });
 }
 
 void global_avgpool_backward(float* dx, const float* dy, std::int64_t planes, std::int64_t hw) {
-  for (std::int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, planes * hw, [&](std::int64_t p) {
     const float g = dy[p] / static_cast<float>(hw);
     for (std::int64_t i = 0; i < hw; ++i) dx[p * hw + i] = g;
-  }
+  });
 }
 
 }  // namespace sq::cpu

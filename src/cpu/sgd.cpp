@@ -3,16 +3,19 @@
 
 #include "cpu/sgd.hpp"
 
+#include "cpu/parallel.hpp"
 #include "sq/detail/sgd.hpp"
 
 namespace sq::cpu {
 
 void sgd_momentum_update(float* values, float* velocity, const float* grads, std::int64_t numel,
                          std::int64_t decayed_end, float lr, float momentum, float weight_decay) {
-  for (std::int64_t i = 0; i < numel; ++i) {
-    sq::detail::sgd_momentum_element(values[i], velocity[i], grads[i], lr, momentum,
-                                     i < decayed_end ? weight_decay : 0.0f);
-  }
+  parallel_blocks(numel, std::int64_t(1) << 14, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      sq::detail::sgd_momentum_element(values[i], velocity[i], grads[i], lr, momentum,
+                                       i < decayed_end ? weight_decay : 0.0f);
+    }
+  });
 }
 
 }  // namespace sq::cpu

@@ -1,4 +1,5 @@
-// Conv2d: cuDNN on the GPU (src/cuda/cudnn_conv.cpp), im2col + sgemm per image on the CPU.
+// Conv2d: cuDNN on the GPU (src/cuda/cudnn_conv.cpp); on the CPU oneDNN (src/onednn/onednn_conv.cpp) or the
+// reference im2col + sgemm over chunks of images.
 #include "sq/nn/conv2d.hpp"
 
 #include <algorithm>
@@ -9,6 +10,14 @@
 #include "cpu/im2col.hpp"
 #include "nn/gemm.hpp"
 #include "nn/layer_util.hpp"
+
+#if SQ_WITH_ONEDNN
+#include "onednn/onednn_conv.hpp"
+#else
+namespace sq::nn::detail {
+class OnednnConvolution {};  // never built without oneDNN
+}  // namespace sq::nn::detail
+#endif
 
 #if SQ_WITH_CUDA
 #include "bias.cuh"
@@ -54,6 +63,9 @@ std::string Conv2d::algorithms() const {
 #if SQ_WITH_CUDA
   if (cudnn_) return cudnn_->describe();
 #endif
+#if SQ_WITH_ONEDNN
+  if (onednn_) return onednn_->describe();
+#endif
   return "im2col + sgemm";
 }
 
@@ -76,6 +88,7 @@ Shape Conv2d::setup(const Shape& input, ExecutionContext& ctx) {
   output_ = Tensor(out_shape, DType::f32, ctx.device);
   grad_input_ = ctx.forward_only ? Tensor() : Tensor(input, DType::f32, ctx.device);
   cudnn_.reset();
+  onednn_.reset();
   columns_ = Tensor();
   staging_ = Tensor();
   if (ctx.on_gpu()) {
@@ -83,6 +96,13 @@ Shape Conv2d::setup(const Shape& input, ExecutionContext& ctx) {
     cudnn_ = std::make_unique<detail::CudnnConvolution>(
         ctx,
         detail::ConvShape{static_cast<int>(input[0]), in_, h, w, out_, kernel_, stride_, padding_, out_h_, out_w_});
+#endif
+  } else if (ctx.cpu_conv == CpuConv::onednn) {
+#if SQ_WITH_ONEDNN
+    onednn_ = std::make_unique<detail::OnednnConvolution>(detail::OnednnConvShape{
+        static_cast<int>(input[0]), in_, h, w, out_, kernel_, stride_, padding_, out_h_, out_w_, has_bias_});
+#else
+    SQ_FAIL("Conv2d '" << name_ << "': cpu_conv onednn in a build without oneDNN (use reference)");
 #endif
   } else {
     // Images are processed in chunks whose column matrix stays near 4 MiB (cache-friendly): one wide sgemm per chunk
@@ -106,6 +126,10 @@ const Tensor& Conv2d::forward(const Tensor& input, ExecutionContext& ctx) {
 #if SQ_WITH_CUDA
     cudnn_->forward(ctx, saved_input_, w, y);
     if (has_bias_) gpu::bias_add(y, bias_.effective.data<float>(), n, out_, ohw, cuda_stream(ctx));
+#endif
+  } else if (onednn_) {
+#if SQ_WITH_ONEDNN
+    onednn_->forward(saved_input_, w, has_bias_ ? bias_.effective.data<float>() : nullptr, y);
 #endif
   } else {
     const int h = static_cast<int>(input_shape_[2]), wd = static_cast<int>(input_shape_[3]);
@@ -145,6 +169,10 @@ const Tensor& Conv2d::backward(const Tensor& grad_output, ExecutionContext& ctx)
     cudnn_->backward_filter(ctx, saved_input_, dy, dw);
     cudnn_->backward_data(ctx, dy, w, dx);
     if (has_bias_) gpu::bias_grad(bias_.grad.data<float>(), dy, n, out_, ohw, cuda_stream(ctx));
+#endif
+  } else if (onednn_) {
+#if SQ_WITH_ONEDNN
+    onednn_->backward(saved_input_, dy, w, dw, has_bias_ ? bias_.grad.data<float>() : nullptr, dx);
 #endif
   } else {
     const int h = static_cast<int>(input_shape_[2]), wd = static_cast<int>(input_shape_[3]);

@@ -248,6 +248,8 @@ std::string RunConfig::to_json(int indent, bool per_process) const {
               {"math", run.math},
               {"deterministic", run.deterministic},
               {"cuda_graph", run.cuda_graph},
+              {"cpu_conv", run.cpu_conv},
+              {"threads", run.threads},
               {"max_steps", run.max_steps}};
   if (!per_process) {
     // Per-process keys carry their defaults: what this process chose is not part of the run.
@@ -341,6 +343,8 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("math", c.run.math);
     s.read("deterministic", c.run.deterministic);
     s.read("cuda_graph", c.run.cuda_graph);
+    s.read("cpu_conv", c.run.cpu_conv);
+    s.read("threads", c.run.threads);
     s.read("max_steps", c.run.max_steps);
     s.refuse_unknown();
   }

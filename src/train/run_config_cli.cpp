@@ -329,6 +329,16 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
        "GPU: capture the training step as one CUDA graph")
       ->group("Run");
   b.option(
+       "--cpu-conv", [](RunConfig& c) -> std::string& { return c.run.cpu_conv; },
+       "CPU convolutions and Linear: onednn (fast, the default when built with oneDNN) or reference (im2col + "
+       "OpenBLAS, the documented reference)")
+      ->group("Run");
+  b.option(
+       "--threads", [](RunConfig& c) -> std::int64_t& { return c.run.threads; },
+       "CPU threads for the whole step (oneDNN, host loops, OpenBLAS, SQ helper); 0: SQ_CPU_THREADS, else the "
+       "number of cores")
+      ->group("Run");
+  b.option(
        "--max-steps", [](RunConfig& c) -> std::int64_t& { return c.run.max_steps; },
        "stop after N steps in this process, writing a checkpoint to resume from (0: run to the end)")
       ->group("Run");

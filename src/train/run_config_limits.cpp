@@ -26,6 +26,7 @@ const std::map<std::string, IntLimits>& int_table() {
       {"run.eval_every_epochs", {0, kMaxCount}},
       {"run.bn_recalibrate_batches", {0, 1 << 20}},
       {"run.max_steps", {0, kMaxCount}},
+      {"run.threads", {0, 1024}},  // 0: SQ_CPU_THREADS, else the number of cores
       {"run.debug_nan_at_step", {-1, kMaxCount}},
       {"run.debug_sigint_at_step", {-1, kMaxCount}},
   };

@@ -127,6 +127,12 @@ void RunConfig::validate(const std::string& source) const {
   p.in_range("run.checkpoint_every", run.checkpoint_every);
   p.in_range("run.eval_every_epochs", run.eval_every_epochs);
   p.in_range("run.bn_recalibrate_batches", run.bn_recalibrate_batches);
+  p.need(run.cpu_conv == "reference" || (run.cpu_conv == "onednn" && SQ_WITH_ONEDNN),
+         run.cpu_conv == "onednn"
+             ? std::string("run.cpu_conv 'onednn': this build has no oneDNN (install libdnnl-dev "
+                           "and rebuild), use 'reference'")
+             : "run.cpu_conv must be onednn or reference, not '" + run.cpu_conv.substr(0, 60) + "'");
+  p.in_range("run.threads", run.threads);
   p.need(run.math == "tf32" || run.math == "fp32",
          "run.math must be tf32 or fp32, not '" + run.math.substr(0, 60) + "'");
   p.in_range("run.max_steps", run.max_steps);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 
+#include "sq/core/cpu_threads.hpp"
 #include "sq/core/error.hpp"
 #include "sq/data/data.hpp"
 #include "sq/nn/context.hpp"
@@ -66,6 +67,8 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   nn::ExecutionContext ctx = nn::make_context(
       device, config.run.math == "fp32" ? nn::MathMode::fp32 : nn::MathMode::tf32, config.run.deterministic);
   ctx.seed = config.run.seed;
+  ctx.cpu_conv = nn::parse_cpu_conv(config.run.cpu_conv);
+  set_cpu_threads(static_cast<int>(config.run.threads));
   const data::DatasetKind kind = data::parse_dataset_kind(config.data.dataset);
   data::Dataset train_set = data::load_dataset(kind, config.data.dir, /*train=*/true);
   data::Dataset test_set = data::load_dataset(kind, config.data.dir, /*train=*/false);

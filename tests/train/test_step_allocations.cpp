@@ -14,13 +14,26 @@
 #include <tuple>
 #include <vector>
 
+#include "sq/config.hpp"
 #include "sq/core/philox.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "sq/train/trainer.hpp"
 
+#if SQ_WITH_ONEDNN
+#include "onednn/onednn_hooks.hpp"
+#endif
+
 namespace {
 std::atomic<long> g_new_calls{0};
+std::atomic<long> g_onednn_new_calls{0};  // operator new while a oneDNN primitive executes (inside libdnnl)
+bool onednn_executing() {
+#if SQ_WITH_ONEDNN
+  return sq::onednn::executing();
+#else
+  return false;
+#endif
+}
 std::atomic<long> g_malloc_calls{0};
 std::atomic<long> g_tensor_allocations{0};
 }  // namespace
@@ -51,7 +64,7 @@ extern "C" void* __libc_memalign(std::size_t alignment, std::size_t bytes);
 extern "C" void __libc_free(void* p);
 
 void* operator new(std::size_t bytes) {
-  g_new_calls.fetch_add(1, std::memory_order_relaxed);
+  (onednn_executing() ? g_onednn_new_calls : g_new_calls).fetch_add(1, std::memory_order_relaxed);
   if (void* p = __libc_malloc(bytes ? bytes : 1)) return p;
   throw std::bad_alloc();
 }
@@ -97,11 +110,14 @@ namespace {
 
 struct Counts {
   long tensors, news, mallocs;
+  long onednn_news;  // inside oneDNN's execute calls only (counted apart from `news`)
 };
 Counts count_during(const std::function<void()>& work) {
-  const long tensors = g_tensor_allocations.load(), news = g_new_calls.load(), mallocs = g_malloc_calls.load();
+  const long tensors = g_tensor_allocations.load(), news = g_new_calls.load(), mallocs = g_malloc_calls.load(),
+             onednn = g_onednn_new_calls.load();
   work();
-  return {g_tensor_allocations.load() - tensors, g_new_calls.load() - news, g_malloc_calls.load() - mallocs};
+  return {g_tensor_allocations.load() - tensors, g_new_calls.load() - news, g_malloc_calls.load() - mallocs,
+          g_onednn_new_calls.load() - onednn};
 }
 
 // OpenBLAS's multi-threaded sgemm driver mallocs (and frees) a job table on every call it splits across threads
@@ -142,7 +158,9 @@ struct Fixture {
   std::unique_ptr<sq::nn::Model> model;
   sq::Tensor images, labels;
 
-  Fixture(const std::string& arch, const std::string& method, int batch) {
+  Fixture(const std::string& arch, const std::string& method, int batch,
+          sq::nn::CpuConv conv = sq::nn::default_cpu_conv()) {
+    ctx.cpu_conv = conv;
     sq::nn::ModelSpec spec;
     spec.arch = arch;
     spec.image_size = 16;
@@ -168,35 +186,55 @@ TEST(StepAllocations, TheCountersSeeTheLibrariesAllocations) {
   EXPECT_EQ(c.mallocs, 1) << "malloc is not interposed for the C library: the step tests would prove nothing";
 }
 
-// (arch, weights): FWN, TWN (ratio 1) and SQ-TWN (ratio .5) on every network family, batch 2 of 16x16 images.
-class SteadyStep : public testing::TestWithParam<std::tuple<std::string, std::string>> {};
+// (arch, weights, CPU backend): FWN, TWN (ratio 1) and SQ-TWN (ratio .5) on every network family, batch 2 of 16x16
+// images, on the reference (im2col + OpenBLAS) and the oneDNN convolutions.
+class SteadyStep : public testing::TestWithParam<std::tuple<std::string, std::string, std::string>> {};
 
-// The first step sets the layers up (a batch size first seen); every later step allocates nothing, anywhere.
+// The first step sets the layers up (a batch size first seen); every later step allocates nothing, anywhere outside
+// oneDNN's execute calls. Inside them oneDNN 2.6 allocates its own per-call bookkeeping (the argument map, thread
+// bodies as std::function; freed before the call returns, never a tensor, never malloc): counted apart, it must be
+// the same in every step (nothing grows) and a few per primitive run.
 TEST_P(SteadyStep, StepsAfterTheFirstMakeNoHeapAllocation) {
   SQ_SKIP_UNDER_ASAN();
-  const auto& [arch, method] = GetParam();
-  Fixture f(arch, method, 2);
+  const auto& [arch, method, backend] = GetParam();
+  if (backend == "onednn" && !SQ_WITH_ONEDNN) GTEST_SKIP() << "this build has no oneDNN";
+  Fixture f(arch, method, 2, sq::nn::parse_cpu_conv(backend));
   sq::train::Trainer trainer(*f.model, f.ctx);
   const Counts setup = count_during([&] { trainer.train_step(f.images, f.labels, 0.01f); });
   EXPECT_GT(setup.tensors, 0) << "the first step sets the layers up";
   const auto two_steps = [&] {
     for (int i = 0; i < 2; ++i) trainer.train_step(f.images, f.labels, 0.01f);
   };
+  const std::string what = arch + " " + method + " (" + backend + ")";
   const Counts threaded = count_during(two_steps);  // OpenBLAS as configured: only its own mallocs allowed
-  EXPECT_EQ(threaded.tensors, 0) << arch << " " << method << ": tensor allocations in 2 steps";
-  EXPECT_EQ(threaded.news, 0) << arch << " " << method << ": operator new calls in 2 steps";
+  EXPECT_EQ(threaded.tensors, 0) << what << ": tensor allocations in 2 steps";
+  EXPECT_EQ(threaded.news, 0) << what << ": operator new calls in 2 steps";
   const OneBlasThread one_thread;
   const Counts steady = count_during(two_steps);
-  EXPECT_EQ(steady.tensors, 0) << arch << " " << method << ": tensor allocations in 2 steps (one BLAS thread)";
-  EXPECT_EQ(steady.news, 0) << arch << " " << method << ": operator new calls in 2 steps (one BLAS thread)";
-  EXPECT_EQ(steady.mallocs, 0) << arch << " " << method << ": malloc-family calls in 2 steps (one BLAS thread)";
+  EXPECT_EQ(steady.tensors, 0) << what << ": tensor allocations in 2 steps (one BLAS thread)";
+  EXPECT_EQ(steady.news, 0) << what << ": operator new calls in 2 steps (one BLAS thread)";
+  EXPECT_EQ(steady.mallocs, 0) << what << ": malloc-family calls in 2 steps (one BLAS thread)";
+  if (backend == "onednn") {
+#if SQ_WITH_ONEDNN
+    const unsigned long long runs_before = sq::onednn::executions();
+    const Counts again = count_during(two_steps);
+    const auto runs = static_cast<long>(sq::onednn::executions() - runs_before);
+    EXPECT_GT(runs, 0) << what << ": no oneDNN primitive ran; the backend is not in use";
+    EXPECT_EQ(again.onednn_news, steady.onednn_news) << what << ": oneDNN's per-call allocations changed";
+    EXPECT_LE(again.onednn_news, 8 * runs) << what << ": " << runs << " primitive runs";
+#endif
+  } else {
+    EXPECT_EQ(steady.onednn_news, 0) << what;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Train, SteadyStep,
                          testing::Combine(testing::Values("small_cnn", "vgg9", "resnet20"),
-                                          testing::Values("fwn", "twn", "sq-twn")),
+                                          testing::Values("fwn", "twn", "sq-twn"),
+                                          testing::Values("reference", "onednn")),
                          [](const testing::TestParamInfo<SteadyStep::ParamType>& info) {
-                           std::string name = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+                           std::string name =
+                               std::get<0>(info.param) + "_" + std::get<1>(info.param) + "_" + std::get<2>(info.param);
                            for (char& ch : name) {
                              if (ch == '-') ch = '_';
                            }
@@ -210,6 +248,7 @@ TEST(StepAllocations, SgdAndSqPipelineMakeNoHeapAllocations) {
   sq::nn::ParameterArena& arena = f.model->arena();
   sq::quant::SqPipeline& pipeline = *f.model->pipeline();
   pipeline.run(arena.values().data<float>(), arena.hybrid().data<float>(), 0, nullptr);
+  sgd.step(0.01f, nullptr);  // first use: OpenMP starts its thread pool (the update runs on it)
   const OneBlasThread one_thread;
   const Counts c = count_during([&] {
     for (std::uint64_t step = 1; step < 4; ++step) {

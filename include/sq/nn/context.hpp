@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
+#include "sq/config.hpp"
 #include "sq/core/device.hpp"
 #include "sq/core/stream.hpp"
 
@@ -13,13 +15,24 @@ namespace sq::nn {
 // (the default, for speed). The CPU is always fp32.
 enum class MathMode { fp32, tf32 };
 
+// CPU convolutions and Linear: oneDNN (src/onednn/, the fast path and the default in builds that have it) or
+// im2col + OpenBLAS sgemm (the reference: the oneDNN path is tested against it to a tolerance).
+enum class CpuConv { reference, onednn };
+constexpr CpuConv default_cpu_conv() {
+  return SQ_WITH_ONEDNN ? CpuConv::onednn : CpuConv::reference;
+}
+// "reference" or "onednn"; parse_cpu_conv throws sq::Error naming both (and saying when this build lacks oneDNN).
+CpuConv parse_cpu_conv(const std::string& name);
+const char* cpu_conv_name(CpuConv conv);
+
 struct CudaLibraries;  // cuBLAS + cuDNN handles bound to the context's stream (src/cuda/), opaque to CPU builds
 
 struct ExecutionContext {
   Device device = Device::cpu();
   MathMode math = MathMode::tf32;
-  bool deterministic = false;  // GPU: only deterministic cuDNN algorithms
-  bool training = true;        // BN batch statistics and dropout in training; running statistics in eval
+  bool deterministic = false;             // GPU: only deterministic cuDNN algorithms
+  CpuConv cpu_conv = default_cpu_conv();  // CPU: the convolution / Linear backend (read at setup)
+  bool training = true;                   // BN batch statistics and dropout in training; running statistics in eval
   // BN recalibration (Trainer::recalibrate_bn), outside steps: >= 0 replaces every BatchNorm's momentum in a
   // training-mode forward (1 / (k + 1) for batch k gives the cumulative average); < 0: each layer's own.
   float bn_momentum = -1.f;

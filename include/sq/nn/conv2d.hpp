@@ -10,8 +10,9 @@
 namespace sq::nn {
 
 namespace detail {
-class CudnnConvolution;  // src/cuda/cudnn_conv.hpp: descriptors, chosen algorithms (CUDA builds only)
-}
+class CudnnConvolution;   // src/cuda/cudnn_conv.hpp: descriptors, chosen algorithms (CUDA builds only)
+class OnednnConvolution;  // src/onednn/onednn_conv.hpp: CPU primitives (builds with oneDNN only)
+}  // namespace detail
 
 class Conv2d : public Module {
  public:
@@ -35,8 +36,8 @@ class Conv2d : public Module {
   int kernel() const { return kernel_; }
   int stride() const { return stride_; }
   int padding() const { return padding_; }
-  // The cuDNN algorithms setup() chose ("fwd 1 (fma), bwd-data 1 (fma), bwd-filter 1 (fma)"); "im2col + sgemm" on
-  // the CPU.
+  // The cuDNN algorithms setup() chose ("fwd 1 (fma), bwd-data 1 (fma), bwd-filter 1 (fma)"); on the CPU the oneDNN
+  // implementations ("onednn fwd jit:avx512_core, ...") or "im2col + sgemm".
   std::string algorithms() const;
 
  private:
@@ -52,6 +53,7 @@ class Conv2d : public Module {
   std::int64_t chunk_ = 1;
   const float* saved_input_ = nullptr;
   std::unique_ptr<detail::CudnnConvolution> cudnn_;
+  std::unique_ptr<detail::OnednnConvolution> onednn_;
 };
 
 }  // namespace sq::nn

@@ -1,17 +1,24 @@
 // Linear: y = x W^T + b over (N, in) inputs (any (N, ...) shape with in features per row), cuBLAS on the GPU
-// and OpenBLAS on the CPU. Quantized layers compute with the SQ hybrid weights W~.
+// and on the CPU oneDNN matmuls (ctx.cpu_conv == onednn) or OpenBLAS (reference). Quantized layers compute with the SQ
+// hybrid weights W~.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "sq/nn/module.hpp"
 
 namespace sq::nn {
 
+namespace detail {
+class OnednnGemm;  // src/onednn/onednn_matmul.hpp (builds with oneDNN only)
+}
+
 class Linear : public Module {
  public:
   // weight [out, in], He-normal; bias [out], zeros.
   Linear(std::string name, int in_features, int out_features, bool bias, bool quantized);
+  ~Linear() override;
 
   std::string type() const override { return "Linear"; }
   std::string describe() const override;
@@ -35,6 +42,8 @@ class Linear : public Module {
   std::int64_t batch_ = 0;
   Tensor output_, grad_input_;
   const float* saved_input_ = nullptr;
+  // CPU fast path: y = x W^T, dW = dy^T x, dx = dy W as oneDNN matmuls made at setup (null: nn/gemm.hpp).
+  std::unique_ptr<detail::OnednnGemm> onednn_forward_, onednn_weight_grad_, onednn_input_grad_;
 };
 
 }  // namespace sq::nn

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sq/config.hpp"
 #include "sq/train/schedule.hpp"
 
 namespace sq::train {
@@ -72,6 +73,11 @@ struct RunSettings {
   std::string math = "tf32";  // GPU matrix math: tf32 or fp32
   bool deterministic = false;
   bool cuda_graph = true;
+  // CPU: convolution / Linear backend, "onednn" (fast, the default in builds with oneDNN) or "reference" (im2col +
+  // OpenBLAS); and the thread count of the whole CPU path (0: SQ_CPU_THREADS, else the number of cores). Results are
+  // deterministic for a given backend and thread count; a resume continues bit for bit with the same pair.
+  std::string cpu_conv = SQ_WITH_ONEDNN ? "onednn" : "reference";
+  std::int64_t threads = 0;
   std::int64_t max_steps = 0;           // stop (with a checkpoint) after this many steps in this process; 0: no limit
   std::int64_t debug_nan_at_step = -1;  // testing: poison the batch of this global step with NaN
   std::int64_t debug_sigint_at_step = -1;  // testing: raise SIGINT after this global step
