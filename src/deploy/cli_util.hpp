@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sq/core/error.hpp"
+#include "sq/version.hpp"
 
 namespace sq::deploy::detail {
 
@@ -15,8 +16,10 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;  // bad checkpoint, packed file, data or option value: the message says which
 constexpr int kExitUsage = 2;  // unknown option, missing argument
 
-// Parses; returns -1 to continue, else the exit code (0 after --help, 2 on a usage error).
+// Parses (with --version, as every app has); returns -1 to continue, else the exit code (0 after --help or
+// --version, 2 on a usage error).
 inline int parse_command_line(CLI::App& app, int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  app.set_version_flag("--version", app.get_name() + " " + version(), "print the version (git describe) and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
