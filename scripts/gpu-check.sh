@@ -39,7 +39,9 @@ cmd_prepare() {
   fi
   export CUDACXX="$nvcc"
   log "configuring $build (Release, sm_90, cuDNN from ${CUDNN_ROOT:-/usr/local/cuda})"
-  cmake -S "$SQ_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSQ_ENABLE_CUDA=ON \
+  # No oneDNN in the pack: libdnnl.so is 40 MB (the pack would pass 64 MiB) and the GPU machine has none. The CPU
+  # side of the parity tests then runs the im2col + OpenBLAS reference convolutions, the documented reference.
+  cmake -S "$SQ_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSQ_ENABLE_CUDA=ON -DSQ_ENABLE_ONEDNN=OFF \
     -DCMAKE_CUDA_COMPILER="$nvcc" -DSQ_CUDA_ARCHITECTURES=90 -DCUDNN_ROOT="${CUDNN_ROOT:-/usr/local/cuda}" >/dev/null
   log "building sq_gpu_tests, sq_bench, train_cifar with ${SQ_JOBS} jobs"
   cmake --build "$build" -j "$SQ_JOBS" --target sq_gpu_tests sq_bench train_cifar
@@ -52,6 +54,10 @@ cmd_pack() {
   local build="$1" pack="$2" link_data="${3:-}"
   [ -f "$build/CMakeCache.txt" ] || die "$build is not a CMake build folder"
   grep -q '^SQ_ENABLE_CUDA:BOOL=ON' "$build/CMakeCache.txt" || die "$build is a CPU-only build: pack needs CUDA"
+  if ldd "$build"/src/libsq_cuda.so 2>/dev/null | grep -q libdnnl; then
+    log "warning: $build links oneDNN (libdnnl.so), which the GPU machine lacks: fine for --dry here; for the device"
+    log "         use prepare, which builds with -DSQ_ENABLE_ONEDNN=OFF"
+  fi
   rm -rf "$pack"
   mkdir -p "$pack/bin" "$pack/lib" "$pack/scripts" "$pack/data"
   local rel
