@@ -140,7 +140,8 @@ TEST(RunFolderE2E, KilledAtRandomPointsAndResumedTheLogEqualsTheUninterruptedRun
   for (int attempt = 0; attempt < 16 && !finished; ++attempt) {
     std::vector<std::string> args;
     if (sq_e2e::exists(last)) {
-      args = {"--resume", last};
+      // The device is per-process (never saved in the checkpoint): each process names it, as the first did.
+      args = {"--resume", last, "--device", "cpu"};
       ++resumes;
     } else {
       args = with(with(sq_e2e::tiny_run(dir), extra), {"--overwrite"});  // killed before its first checkpoint

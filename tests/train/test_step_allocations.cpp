@@ -26,8 +26,8 @@
 
 namespace {
 std::atomic<long> g_new_calls{0};
-std::atomic<long> g_onednn_new_calls{0};  // operator new while a oneDNN primitive executes (inside libdnnl)
-bool onednn_executing() {
+std::atomic<long> g_onednn_new_calls{0};    // operator new while a oneDNN primitive executes (inside libdnnl)
+[[maybe_unused]] bool onednn_executing() {  // unused under ASan (the step tests skip)
 #if SQ_WITH_ONEDNN
   return sq::onednn::executing();
 #else
