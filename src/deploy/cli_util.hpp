@@ -19,7 +19,15 @@ constexpr int kExitUsage = 2;  // unknown option, missing argument
 // Parses (with --version, as every app has); returns -1 to continue, else the exit code (0 after --help or
 // --version, 2 on a usage error).
 inline int parse_command_line(CLI::App& app, int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
-  app.set_version_flag("--version", app.get_name() + " " + version(), "print the version (git describe) and exit");
+  const std::string version_line = app.get_name() + " " + version();
+  app.set_version_flag("--version", version_line, "print the version (git describe) and exit");
+  // CLI11 checks required positionals before it runs the version flag's callback: answer --version first.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--version") {
+      out << version_line << "\n";
+      return kExitOk;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
