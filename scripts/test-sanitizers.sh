@@ -11,8 +11,10 @@ SQ_BUILD_DIR="${SQ_ASAN_BUILD_DIR:-$SQ_ROOT/build-asan}"
 SQ_BUILD_TYPE="${SQ_ASAN_BUILD_TYPE:-RelWithDebInfo}"
 labels="${SQ_ASAN_LABELS:-cpu|emu}"
 # Not run under the sanitizers: the install-tree consumer test builds an outside project with the system compiler
-# against the instrumented library (a packaging test, not a memory-safety one; scripts/test.sh runs it).
-exclude="^consumer\."
+# against the instrumented library (a packaging test, not a memory-safety one; scripts/test.sh runs it); and the
+# emulator's mutation checks, which prove the harness has teeth (scripts/test.sh runs them) and under ASan run a
+# whole mutated parity suite each (minutes).
+exclude="${SQ_ASAN_EXCLUDE:-^(consumer\.|emu\.mutation\.)}"
 
 sq_install_packages
 sq_install_sanitizer_packages
