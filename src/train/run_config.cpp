@@ -11,6 +11,7 @@
 #include "sq/core/error.hpp"
 #include "sq/data/datasets.hpp"
 #include "train/json_parse.hpp"
+#include "train/name_list.hpp"
 #include "train/run_config_limits.hpp"
 
 namespace sq::train {
@@ -22,15 +23,8 @@ using detail::json_excerpt;
 // quant.method's default stages (SQ_SPEC section 7).
 const std::vector<double> kDefaultStages = {0.5, 0.75, 0.875, 1.0};
 
-bool contains(const std::vector<std::string>& list, const std::string& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string join(const std::vector<std::string>& list) {
-  std::string out;
-  for (const std::string& s : list) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
+using detail::contains;
+using detail::join;
 
 // Reads one JSON object's keys into fields, remembering which keys it knows so the rest can be refused.
 class Section {

@@ -6,6 +6,7 @@
 
 #include "sq/core/error.hpp"
 #include "sq/train/run_config.hpp"
+#include "train/name_list.hpp"
 #include "train/run_config_limits.hpp"
 
 namespace sq::train {
@@ -20,15 +21,8 @@ const std::vector<std::string> kArchitectures = {"vgg9",     "resnet20",  "resne
                                                  "resnet56", "resnet110", "small_cnn"};
 const std::vector<std::string> kSchedules = {"constant", "step", "multistep", "cosine"};
 
-bool contains(const std::vector<std::string>& list, const std::string& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
-std::string join(const std::vector<std::string>& list) {
-  std::string out;
-  for (const std::string& s : list) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
+using detail::contains;
+using detail::join;
 
 class Problems {
  public:
