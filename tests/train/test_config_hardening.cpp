@@ -11,6 +11,7 @@
 #include "sq/core/error.hpp"
 #include "sq/train/run_config.hpp"
 #include "sq/version.hpp"
+#include "support/command_line.hpp"
 
 namespace {
 
@@ -31,15 +32,7 @@ std::string nested(int levels, const std::string& inner = "") {
          std::string(static_cast<std::size_t>(levels), ']');
 }
 
-int parse(CommandLine& cl, std::vector<const char*> args, std::string* out_text = nullptr,
-          std::string* err_text = nullptr) {
-  args.insert(args.begin(), "train_cifar");
-  std::ostringstream out, err;
-  const int rc = cl.parse(static_cast<int>(args.size()), args.data(), out, err);
-  if (out_text) *out_text = out.str();
-  if (err_text) *err_text = err.str();
-  return rc;
-}
+using sq_test::parse;
 
 TEST(ConfigJson, DeepNestingIsRefusedAtParseWithoutCrashing) {
   // 100000 levels used to crash (the type error serialised the value recursively); 50000 printed 100 KB.

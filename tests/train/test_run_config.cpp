@@ -10,6 +10,7 @@
 
 #include "sq/core/error.hpp"
 #include "sq/train/run_config.hpp"
+#include "support/command_line.hpp"
 
 namespace {
 
@@ -160,15 +161,7 @@ TEST(RunConfig, MethodsSetQuantizerAndStages) {
   EXPECT_THROW(c.apply_method("sq-none"), sq::Error);
 }
 
-int parse(CommandLine& cl, std::vector<const char*> args, std::string* out_text = nullptr,
-          std::string* err_text = nullptr) {
-  args.insert(args.begin(), "train_cifar");
-  std::ostringstream out, err;
-  const int rc = cl.parse(static_cast<int>(args.size()), args.data(), out, err);
-  if (out_text) *out_text = out.str();
-  if (err_text) *err_text = err.str();
-  return rc;
-}
+using sq_test::parse;
 
 TEST(CommandLine, OverridesApplyOnTopOfTheBaseConfiguration) {
   CommandLine cl;
