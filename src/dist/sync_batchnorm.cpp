@@ -37,7 +37,7 @@ void sync_batchnorm_forward_train(Collective& world, float* y, float* save_mean,
     sums[ch] = channel_sum(n, c, hw, ch, [&](std::int64_t i) { return double(x[i]); });
   });
   world.all_reduce_sum(sums, c);
-  for (std::int64_t ch = 0; ch < c; ++ch) save_mean[ch] = static_cast<float>(sums[ch] / count);
+  for (std::int64_t ch = 0; ch < c; ++ch) save_mean[ch] = static_cast<float>(sums[ch] / static_cast<double>(count));
   cpu::parallel_for(c, n * c * hw, [&](std::int64_t ch) {
     const float mean = save_mean[ch];
     sums[ch] = channel_sum(n, c, hw, ch, [&](std::int64_t i) {
@@ -48,7 +48,7 @@ void sync_batchnorm_forward_train(Collective& world, float* y, float* save_mean,
   world.all_reduce_sum(sums, c);
   cpu::parallel_for(c, n * c * hw, [&](std::int64_t ch) {
     const float mean = save_mean[ch];
-    const float var = static_cast<float>(sums[ch] / count);
+    const float var = static_cast<float>(sums[ch] / static_cast<double>(count));
     const float invstd = detail::bn_invstd(var, eps);
     save_invstd[ch] = invstd;
     const float unbiased = count > 1 ? var * (static_cast<float>(count) / static_cast<float>(count - 1)) : var;
