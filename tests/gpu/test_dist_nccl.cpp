@@ -15,13 +15,13 @@
 
 namespace {
 
-struct Run {
+struct NcclRun {
   std::vector<float> values;
   std::vector<float> losses;
   bool graph = false;
 };
 
-Run train(bool nccl) {
+NcclRun train(bool nccl) {
   const sq::Device gpu = sq::Device::cuda(0);
   sq::nn::ExecutionContext ctx = sq::nn::make_context(gpu, sq::nn::MathMode::fp32, /*deterministic=*/true);
   ctx.seed = 4;
@@ -46,7 +46,7 @@ Run train(bool nccl) {
   for (int i = 0; i < 8; ++i) y[i] = i;
   const sq::Tensor images = sq::Tensor::from_vector(x, {8, 3, 32, 32}, gpu);
   const sq::Tensor labels = sq::Tensor::from_vector(y, {8}, gpu);
-  Run run;
+  NcclRun run;
   for (int s = 0; s < 4; ++s) {
     trainer.train_step(images, labels, 0.05f);
     run.losses.push_back(trainer.read_loss());
@@ -59,8 +59,8 @@ Run train(bool nccl) {
 TEST(DistNccl, OneRankThroughNcclEqualsTheStepWithout) {
   SQ_REQUIRE_GPU();
   if (!sq::dist::nccl_available()) GTEST_SKIP() << "this build has no NCCL (SQ_ENABLE_NCCL, cmake/FindNCCL.cmake)";
-  const Run plain = train(false);
-  const Run nccl = train(true);
+  const NcclRun plain = train(false);
+  const NcclRun nccl = train(true);
   EXPECT_EQ(nccl.graph, plain.graph) << "the NCCL all-reduce must not stop the step graph";
   EXPECT_EQ(nccl.losses, plain.losses);
   EXPECT_EQ(nccl.values, plain.values);
