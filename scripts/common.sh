@@ -12,9 +12,11 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 # (/usr/local/cuda); without them the CPU path is built.
 # libdnnl-dev: oneDNN, the CPU's convolutions and matmuls (optional at build time: without it the im2col + OpenBLAS
 # reference runs, several times slower).
+# libopenmpi-dev, openmpi-bin: MPI for data-parallel training (mpirun; optional at build time, SQ_ENABLE_MPI;
+# docs/DISTRIBUTED.md).
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib
-  python3-venv)
+  python3-venv libopenmpi-dev openmpi-bin)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.

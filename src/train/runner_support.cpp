@@ -13,6 +13,8 @@
 
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
+#include "sq/dist/collective.hpp"
+#include "sq/dist/sharding.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "train/nvtx_range.hpp"
 
@@ -120,7 +122,7 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
 }
 
 EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights, data::BatchLoader* recalibrate,
-                    std::int64_t recalibrate_batches, bool (*should_stop)()) {
+                    std::int64_t recalibrate_batches, bool (*should_stop)(), dist::Collective* world) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
   // The training run's BN running statistics average over many SQ draws (and weights) and match none of them:
@@ -135,7 +137,13 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
   test.start_epoch(0);
   double loss_sum = 0;
   std::int64_t correct = 0, seen = 0;
-  while (const data::Batch* b = test.next()) {
+  for (std::int64_t index = 0;; ++index) {
+    if (world != nullptr && !dist::owns_batch(index, world->size(), world->rank())) {
+      if (!test.skip()) break;
+      continue;
+    }
+    const data::Batch* b = test.next();
+    if (b == nullptr) break;
     if (should_stop != nullptr && should_stop()) {
       r.interrupted = true;
       break;
@@ -146,6 +154,13 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
     seen += b->size;
   }
   if (recal) trainer.restore_buffers(saved);
+  if (world != nullptr) {  // exact: integer counts, and the loss sums in double
+    double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+    world->all_reduce_sum(sums, 3);
+    loss_sum = sums[0];
+    correct = static_cast<std::int64_t>(sums[1]);
+    seen = static_cast<std::int64_t>(sums[2]);
+  }
   if (seen > 0 && !r.interrupted) {
     r.loss = loss_sum / static_cast<double>(seen);
     r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
