@@ -11,12 +11,16 @@
 
 #include "cpu/packed.hpp"
 #include "deploy/synthetic.hpp"
-#include "packed.cuh"
+#include "sq/config.hpp"
 #include "sq/core/philox.hpp"
 #include "sq/deploy/inference.hpp"
 #include "sq/deploy/packed.hpp"
 #include "sq/deploy/packed_codes.hpp"
 #include "support/gpu.hpp"
+
+#if SQ_WITH_CUDA
+#include "packed.cuh"  // the launchers (a CPU-only build has no CUDA headers; the network test skips there)
+#endif
 
 namespace {
 
@@ -92,6 +96,7 @@ INSTANTIATE_TEST_SUITE_P(EveryArchitecture, PackedGpuInference, ::testing::Value
                            return info.param.arch + "_" + info.param.quantizer + std::to_string(info.param.bits);
                          });
 
+#if SQ_WITH_CUDA
 // The kernels at a real layer's size (VGG-9's 256 -> 256 3x3 conv at 8x8, batch 4; its FC at batch 2) against
 // their host twins: the device's own fma and shared-memory tiling, bit for bit.
 TEST(PackedGpuKernels, ConvAndLinearMatchTheHostTwinBitForBit) {
@@ -142,5 +147,6 @@ TEST(PackedGpuKernels, ConvAndLinearMatchTheHostTwinBitForBit) {
     EXPECT_EQ(d_fc.to_vector<float>(), fc_expected) << "linear, bits " << bits;
   }
 }
+#endif
 
 }  // namespace
