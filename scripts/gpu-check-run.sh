@@ -182,6 +182,26 @@ else
   done
 fi
 
+# --- packed inference (docs/DEPLOY.md): sq_infer --bench on the GPU, which also holds the GPU logits to the CPU
+# packed path (exit 1 past 1e-4 relative); batch-1 latency, batch-128 throughput, weight memory -------------------
+mkdir -p "$OUT/infer"
+infer_note() {  # "small_cnn b1 0.123ms b128 4567img/s, ..." from the bench table
+  awk '$2 ~ /^[0-9]+$/ && $3 == "B" { printf "%s%s b1 %sms b128 %simg/s", sep, $1, $8, $10; sep = ", " }' "$1" | cut -c1-90
+}
+if [ -z "$GPU_NAME" ]; then
+  phase infer/cpu "$T_BENCH" "$OUT/infer/cpu.log" "$BIN/sq_infer" --bench --device cpu --bench-archs small_cnn \
+    --bench-batch 4 --bench-repeats 1
+  if [ "$PHASE_RC" -eq 0 ]; then
+    row infer skip 0 "$PHASE_SECONDS" "no GPU; the CPU packed bench runs from the pack (infer/cpu.log)"
+  else
+    record infer "sq_infer --bench --device cpu failed (infer/cpu.log)"
+  fi
+else
+  phase infer/twn "$T_BENCH" "$OUT/infer/twn.log" "$BIN/sq_infer" --bench --device gpu --bench-quantizer twn \
+    --bench-repeats 20
+  record infer.twn "$(infer_note "$OUT/infer/twn.log")"
+fi
+
 # --- PyTorch baseline: the same steps in PyTorch eager, in the same call --------------------------------------
 mkdir -p "$OUT/torch"
 if [ -z "$GPU_NAME" ]; then
@@ -239,7 +259,7 @@ fi
   done
   for d in "${DETAILS[@]:0:12}"; do echo "$d"; done
   [ "${#DETAILS[@]}" -le 12 ] || echo "  ... $((${#DETAILS[@]} - 12)) more in the logs"
-  echo "logs: $OUT (device.txt, gpu-tests/, bench/, torch/, train/)"
+  echo "logs: $OUT (device.txt, gpu-tests/, bench/, infer/, torch/, train/)"
   [ "$FAILED" -eq 0 ] && echo "result: OK" || echo "result: FAILED"
 } | tee "$OUT/summary.txt"
 exit "$FAILED"

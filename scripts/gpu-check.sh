@@ -14,7 +14,7 @@ set -euo pipefail
 SQ_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly SQ_PACK_LIMIT_BYTES=$((64 * 1024 * 1024))
 # What the run needs from the build (nothing else travels: no CMake or ctest files, which hold absolute paths).
-readonly SQ_PACK_BINARIES=(tests/sq_gpu_tests apps/sq_bench/sq_bench apps/train_cifar/train_cifar)
+readonly SQ_PACK_BINARIES=(tests/sq_gpu_tests apps/sq_bench/sq_bench apps/train_cifar/train_cifar apps/sq_infer/sq_infer)
 readonly SQ_FASHION_MNIST_DIR="${SQ_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}"
 
 log() { printf '[gpu-check] %s\n' "$*" >&2; }
@@ -47,8 +47,8 @@ cmd_prepare() {
   cmake -S "$SQ_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSQ_ENABLE_CUDA=ON -DSQ_ENABLE_ONEDNN=OFF -DSQ_ENABLE_MPI=OFF \
     -DSQ_ENABLE_NCCL="$([ "${SQ_GPU_CHECK_NCCL:-0}" = 1 ] && echo ON || echo OFF)" \
     -DCMAKE_CUDA_COMPILER="$nvcc" -DSQ_CUDA_ARCHITECTURES=90 -DCUDNN_ROOT="${CUDNN_ROOT:-/usr/local/cuda}" >/dev/null
-  log "building sq_gpu_tests, sq_bench, train_cifar with ${SQ_JOBS} jobs"
-  cmake --build "$build" -j "$SQ_JOBS" --target sq_gpu_tests sq_bench train_cifar
+  log "building sq_gpu_tests, sq_bench, train_cifar, sq_infer with ${SQ_JOBS} jobs"
+  cmake --build "$build" -j "$SQ_JOBS" --target sq_gpu_tests sq_bench train_cifar sq_infer
   cmd_pack "$build" "$pack"
 }
 

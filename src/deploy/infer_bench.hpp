@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sq/core/device.hpp"
+
 namespace sq::deploy::detail {
 
 struct BenchOptions {
@@ -13,6 +15,7 @@ struct BenchOptions {
   int bits = 4;  // kbit only
   int batch = 128;
   int repeats = 5;
+  Device device = Device::cpu();  // cuda: the packed network on the GPU (the fp32 columns stay the CPU's)
 };
 
 int run_bench(const BenchOptions& options, std::ostream& out);

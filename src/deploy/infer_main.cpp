@@ -1,4 +1,4 @@
-// sq_infer: accuracy of a packed .sqm file on a test set (CPU, from the packed codes), or --bench.
+// sq_infer: accuracy of a packed .sqm file on a test set (CPU or GPU, from the packed codes), or --bench.
 #include <fstream>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -13,13 +13,20 @@ namespace sq::deploy {
 namespace {
 
 struct InferOptions {
-  std::string model, dataset, data_dir, arch, json_path, logits_path;
+  std::string model, dataset, data_dir, arch, json_path, logits_path, device = "cpu";
   std::int64_t limit = 0;
   int batch = 200;
 };
 
+// "cpu", "gpu" / "cuda" / "cuda:N", "auto" (select_device's rules; gpu is cuda).
+Device parse_infer_device(const std::string& rule) {
+  if (rule == "gpu") return select_device("cuda");
+  if (rule.rfind("gpu:", 0) == 0) return select_device("cuda:" + rule.substr(4));
+  return select_device(rule);
+}
+
 int run_accuracy(const InferOptions& o, std::ostream& out) {
-  PackedNetwork net = PackedNetwork::load(o.model, o.arch);
+  PackedNetwork net = PackedNetwork::load(o.model, o.arch, parse_infer_device(o.device));
   const PackedInfo& info = net.info();
   const std::string dataset = o.dataset.empty() ? info.dataset : o.dataset;
   SQ_CHECK(!dataset.empty(), o.model << " names no data set (metadata 'dataset'): pass --dataset");
@@ -63,9 +70,9 @@ int run_accuracy(const InferOptions& o, std::ostream& out) {
     seen += b->size;
   }
   const double error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
-  out << o.model << ": " << info.arch << " " << info.quantizer << " (" << info.bits << "-bit, "
-      << (info.folded_bn ? "BN folded" : "BN unfolded") << "), weights " << info.weight_bytes << " bytes in memory ("
-      << std::fixed << std::setprecision(1)
+  out << o.model << " on " << info.device.str() << ": " << info.arch << " " << info.quantizer << " (" << info.bits
+      << "-bit, " << (info.folded_bn ? "BN folded" : "BN unfolded") << "), weights " << info.weight_bytes
+      << " bytes in memory (" << std::fixed << std::setprecision(1)
       << static_cast<double>(info.fp32_weight_bytes) / static_cast<double>(info.weight_bytes)
       << "x smaller than fp32)\n"
       << std::setprecision(2) << seen << " " << dataset << " test images: error " << error << "%, accuracy "
@@ -75,6 +82,7 @@ int run_accuracy(const InferOptions& o, std::ostream& out) {
                                 {"arch", info.arch},
                                 {"quantizer", info.quantizer},
                                 {"bits", info.bits},
+                                {"device", info.device.str()},
                                 {"dataset", dataset},
                                 {"images", seen},
                                 {"correct", correct},
@@ -95,8 +103,8 @@ int run_accuracy(const InferOptions& o, std::ostream& out) {
 
 int infer_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app(
-      "sq_infer: run a packed low-bit model (.sqm from sq_export) on the CPU, computing from the packed codes; "
-      "prints the test error, or with --bench times packed vs fp32 inference",
+      "sq_infer: run a packed low-bit model (.sqm from sq_export) on the CPU or a GPU, computing from the packed "
+      "codes; prints the test error, or with --bench times packed vs fp32 inference",
       "sq_infer");
   InferOptions o;
   detail::BenchOptions bench;
@@ -106,6 +114,8 @@ int infer_main(int argc, const char* const* argv, std::ostream& out, std::ostrea
   app.add_option("--data", o.data_dir, "data set folder (default: the data set's default folder)");
   app.add_option("--limit", o.limit, "first N test images (0 = all)");
   app.add_option("--batch", o.batch, "inference batch")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--device", o.device, "cpu, gpu (= cuda), cuda:N or auto; for the test run and --bench")
+      ->capture_default_str();
   app.add_option("--arch", o.arch, "refuse a model of another architecture");
   app.add_option("--json", o.json_path, "also write the result as JSON");
   app.add_option("--logits", o.logits_path, "also write the logits (raw little-endian f32 [N, classes])");
@@ -120,7 +130,10 @@ int infer_main(int argc, const char* const* argv, std::ostream& out, std::ostrea
   const int parsed = detail::parse_command_line(app, argc, argv, out, err);
   if (parsed >= 0) return parsed;
   return detail::run_reporting_errors("sq_infer", err, [&] {
-    if (run_bench) return detail::run_bench(bench, out);
+    if (run_bench) {
+      bench.device = parse_infer_device(o.device);
+      return detail::run_bench(bench, out);
+    }
     SQ_CHECK(!o.model.empty(), "no model: sq_infer MODEL.sqm [--data DIR] (or --bench)");
     return run_accuracy(o, out);
   });

@@ -1,5 +1,5 @@
 // PackedNetwork: reads a .sqm file, validates its metadata, graph and tensors (naming the file and the field),
-// and builds the host layers over the file's tensors (codes stay U8 in memory).
+// and builds the layers over the file's tensors (codes stay U8 in memory; on a GPU a device copy of each).
 #include "sq/deploy/inference.hpp"
 
 #include <map>
@@ -7,6 +7,7 @@
 #include <set>
 
 #include "deploy/packed_layers.hpp"
+#include "sq/core/device.hpp"
 #include "sq/core/error.hpp"
 #include "sq/deploy/packed.hpp"
 #include "sq/deploy/packed_codes.hpp"
@@ -23,6 +24,9 @@ struct PackedNetwork::Impl {
   std::set<std::string> used;  // tensors the graph refers to
   std::int64_t batch = -1;
   std::map<std::string, Shape> weights;  // conv / FC weight shapes the graph declares
+  Device device;
+  std::map<std::string, Tensor> on_device;  // device copies of the tensors the layers use (device cuda)
+  Tensor input;                             // device copy of host images (device cuda)
 
   std::string where(const std::string& field) const { return info.path + ": " + field; }
 
@@ -53,7 +57,10 @@ struct PackedNetwork::Impl {
              where("tensor '" + name + "'") << " is " << dtype_name(t->dtype()) << " " << shape_str(t->shape())
                                             << ", the graph needs " << dtype_name(dtype) << " " << shape_str(shape));
     used.insert(name);
-    return *t;
+    if (device.is_cpu()) return *t;
+    auto it = on_device.find(name);
+    if (it == on_device.end()) it = on_device.emplace(name, t->to(device)).first;
+    return it->second;
   }
 
   detail::LayerWeight weight(const Json& op, const std::string& context, std::int64_t rows, std::int64_t cols) {
@@ -101,12 +108,12 @@ struct PackedNetwork::Impl {
         const int in = field(op, "in", at), o = field(op, "out", at), k = field(op, "kernel", at);
         const int stride = field(op, "stride", at), pad = field(op, "pad", at);
         SQ_CHECK(in > 0 && o > 0 && k > 0 && stride > 0, at << " has a zero channel count, kernel or stride");
-        out.push_back(detail::make_conv(weight(op, at, o, std::int64_t(in) * k * k), in, o, k, stride, pad));
+        out.push_back(detail::make_conv(weight(op, at, o, std::int64_t(in) * k * k), in, o, k, stride, pad, device));
       } else if (kind == "linear") {
         named();
         const int in = field(op, "in", at), o = field(op, "out", at);
         SQ_CHECK(in > 0 && o > 0, at << " has a zero feature count");
-        out.push_back(detail::make_linear(weight(op, at, o, in), in, o));
+        out.push_back(detail::make_linear(weight(op, at, o, in), in, o, device));
       } else if (kind == "bn") {
         const std::string name = named();
         const int c = field(op, "channels", at);
@@ -114,15 +121,15 @@ struct PackedNetwork::Impl {
         const float* scale = tensor(name + ".scale", DType::f32, {c}).data<float>();
         const float* shift = tensor(name + ".shift", DType::f32, {c}).data<float>();
         info.fp32_weight_bytes += 8 * c;
-        out.push_back(detail::make_affine(scale, shift, c));
+        out.push_back(detail::make_affine(scale, shift, c, device));
       } else if (kind == "relu") {
-        out.push_back(detail::make_relu());
+        out.push_back(detail::make_relu(device));
       } else if (kind == "maxpool") {
         const int k = field(op, "kernel", at), s = field(op, "stride", at);
         SQ_CHECK(k > 0 && s > 0, at << " has a zero kernel or stride");
-        out.push_back(detail::make_maxpool(k, s));
+        out.push_back(detail::make_maxpool(k, s, device));
       } else if (kind == "gap") {
-        out.push_back(detail::make_global_avg_pool());
+        out.push_back(detail::make_global_avg_pool(device));
       } else if (kind == "flatten") {
         out.push_back(detail::make_flatten());
       } else if (kind == "block") {
@@ -130,7 +137,7 @@ struct PackedNetwork::Impl {
         SQ_CHECK(op.contains("body") && op.contains("shortcut"), at << " (block) needs 'body' and 'shortcut'");
         detail::Layers body = build(op["body"], at + ".body");
         detail::Layers shortcut = build(op["shortcut"], at + ".shortcut");
-        out.push_back(detail::make_block(std::move(body), std::move(shortcut)));
+        out.push_back(detail::make_block(std::move(body), std::move(shortcut), device));
       } else {
         SQ_FAIL(at << " has unknown op '" << kind
                    << "' (this build knows conv, linear, bn, relu, maxpool, gap, flatten, block)");
@@ -191,10 +198,15 @@ const PackedInfo& PackedNetwork::info() const {
   return impl_->info;
 }
 
-PackedNetwork PackedNetwork::load(const std::string& path, const std::string& expected_arch) {
+PackedNetwork PackedNetwork::load(const std::string& path, const std::string& expected_arch, Device device) {
   auto impl = std::make_unique<Impl>();
   Impl& m = *impl;
   m.info.path = path;
+  SQ_CHECK(device.is_cpu() || device.index < cuda_device_count(),
+           "cannot run " << path << " on " << device.str() << ": "
+                         << (cuda_available() ? "no such device" : cuda_unavailable_reason()));
+  m.device = device;
+  m.info.device = device;
   m.file = train::read_checkpoint(path);  // safetensors validation: lengths, offsets, dtypes, truncation
   const auto format = m.file.metadata.find(packed_key::kFormat);
   SQ_CHECK(format != m.file.metadata.end() && format->second == kPackedFormatName,
@@ -246,17 +258,22 @@ PackedNetwork PackedNetwork::load(const std::string& path, const std::string& ex
 
 Tensor PackedNetwork::forward(const Tensor& images) {
   Impl& m = *impl_;
-  SQ_CHECK(images.device().is_cpu() && images.dtype() == DType::f32 && images.ndim() == 4 &&
-               images.dim(1) == m.info.in_channels && images.dim(2) == m.info.image_size &&
+  SQ_CHECK((images.device().is_cpu() || images.device() == m.device) && images.dtype() == DType::f32 &&
+               images.ndim() == 4 && images.dim(1) == m.info.in_channels && images.dim(2) == m.info.image_size &&
                images.dim(3) == m.info.image_size,
-           m.info.path << " (" << m.info.arch << ") takes host float32 [N, " << m.info.in_channels << ", "
-                       << m.info.image_size << ", " << m.info.image_size << "] images, got "
-                       << dtype_name(images.dtype()) << " " << shape_str(images.shape()) << " on "
+           m.info.path << " (" << m.info.arch << ") takes float32 [N, " << m.info.in_channels << ", "
+                       << m.info.image_size << ", " << m.info.image_size << "] images on the host or " << m.device.str()
+                       << ", got " << dtype_name(images.dtype()) << " " << shape_str(images.shape()) << " on "
                        << images.device().str());
   if (images.dim(0) != m.batch) m.setup(images.dim(0));
   const Tensor* x = &images;
+  if (images.device() != m.device) {
+    if (m.input.shape() != images.shape()) m.input = Tensor(images.shape(), DType::f32, m.device);
+    m.input.copy_from(images);
+    x = &m.input;
+  }
   for (auto& l : m.layers) x = &l->forward(*x);
-  return x->clone();
+  return x->to(Device::cpu());  // on a device: waits for the default stream
 }
 
 }  // namespace sq::deploy

@@ -1,7 +1,8 @@
-// CPU kernels that compute from packed codes (sq/deploy/packed_codes.hpp): a tile of kRows rows is expanded into
-// levels in a small cache-resident buffer, then y_o = scale_o * sum_k level_ok * x_k + bias_o. Levels are
-// +-1 / 0 for BWN / TWN, so each term adds or subtracts x_k (columns whose levels are all 0 in the tile are
-// skipped); the multiply by the row scale happens once per output.
+// CPU kernels that compute from packed codes (sq/deploy/packed_codes.hpp; decoding sq/detail/packed_math.hpp):
+// y_o = scale_o * sum_k level_ok * x_k + bias_o, the multiply by the row scale once per output. GEMM (conv, FC at
+// batch >= 4): a block of 6 rows x 256 terms is expanded into levels in L1 and a 6 x 16 register block runs over
+// column panels; GEMV (FC at batch < 4, memory-bound): each code byte is expanded through a table of levels
+// (packed_kernels.inc). Single-threaded; AVX2 + FMA build chosen at run time.
 #pragma once
 
 #include <cstdint>
@@ -21,5 +22,9 @@ void packed_gemm_columns(float* y, const PackedWeight& w, const float* bias, con
 
 // Fully connected: y[n * rows + o] = scale_o * sum_k level(o, k) * x[n * cols + k] + bias_o, n < batch.
 void packed_gemm_rows(float* y, const PackedWeight& w, const float* bias, const float* x, std::int64_t batch);
+
+// Tests: true = run the baseline-ISA build even where AVX2 + FMA is available. Returns whether the AVX2 build
+// is now in use.
+bool set_packed_baseline_isa(bool baseline);
 
 }  // namespace sq::deploy::detail

@@ -1,6 +1,8 @@
 // The AVX2 + FMA build of packed_kernels.inc, chosen at run time by packed_kernels.cpp (GCC on x86-64 only).
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "deploy/packed_kernels.hpp"
 #include "sq/deploy/packed_codes.hpp"
@@ -15,7 +17,9 @@ namespace sq::deploy::detail::avx2 {
 
 #if SQ_PACKED_AVX2_BUILD
 namespace impl {
+#define SQ_PACKED_AVX2 1
 #include "deploy/packed_kernels.inc"
+#undef SQ_PACKED_AVX2
 }  // namespace impl
 #endif
 
@@ -29,15 +33,15 @@ bool available() {
 #endif
 }
 
-void gemm_columns(float* y, const PackedWeight& w, const float* bias, const float* x, std::int64_t p, float* tile) {
+void gemm_columns(float* y, const PackedWeight& w, const float* bias, const float* x, std::int64_t p) {
 #if SQ_PACKED_AVX2_BUILD
-  impl::gemm_columns_impl(y, w, bias, x, p, tile);
+  impl::gemm_columns_impl(y, w, bias, x, p);
 #endif
 }
 
-void gemm_rows(float* y, const PackedWeight& w, const float* bias, const float* x, std::int64_t batch, float* tile) {
+void gemm_rows(float* y, const PackedWeight& w, const float* bias, const float* x, std::int64_t batch) {
 #if SQ_PACKED_AVX2_BUILD
-  impl::gemm_rows_impl(y, w, bias, x, batch, tile);
+  impl::gemm_rows_impl(y, w, bias, x, batch);
 #endif
 }
 #pragma GCC diagnostic pop

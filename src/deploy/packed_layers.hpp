@@ -1,4 +1,6 @@
-// The layers of a packed network (inference only, host): built from the .sqm graph by inference.cpp.
+// The layers of a packed network (inference only): built from the .sqm graph by inference.cpp, on the CPU
+// (src/deploy/packed_kernels*, src/cpu) or on a CUDA device (kernels/packed.cu and the training framework's
+// pool / activation kernels). Every pointer a layer gets lives on its device.
 #pragma once
 
 #include <memory>
@@ -6,6 +8,7 @@
 
 #include "deploy/packed_kernels.hpp"
 #include "sq/core/tensor.hpp"
+#include "sq/detail/packed_math.hpp"
 
 namespace sq::deploy::detail {
 
@@ -25,16 +28,22 @@ struct LayerWeight {
   const float* fp32 = nullptr;  // [rows, cols] otherwise
   std::int64_t rows = 0, cols = 0;
   const float* bias = nullptr;  // [rows] or null
+
+  sq::detail::PackedGemmWeight gemm() const {  // as the GPU kernels read it
+    return {packed ? codes.codes : nullptr, packed ? codes.scales : nullptr, packed ? nullptr : fp32, rows, cols,
+            packed ? codes.row_bytes : 0,   packed ? codes.bits : 0};
+  }
 };
 
-std::unique_ptr<Layer> make_conv(LayerWeight w, int in, int out, int kernel, int stride, int pad);
-std::unique_ptr<Layer> make_linear(LayerWeight w, int in, int out);
-std::unique_ptr<Layer> make_affine(const float* scale, const float* shift, int channels);  // inference BN
-std::unique_ptr<Layer> make_relu();
-std::unique_ptr<Layer> make_maxpool(int kernel, int stride);
-std::unique_ptr<Layer> make_global_avg_pool();
+std::unique_ptr<Layer> make_conv(LayerWeight w, int in, int out, int kernel, int stride, int pad, Device device);
+std::unique_ptr<Layer> make_linear(LayerWeight w, int in, int out, Device device);
+std::unique_ptr<Layer> make_affine(const float* scale, const float* shift, int channels,
+                                   Device device);  // inference BN
+std::unique_ptr<Layer> make_relu(Device device);
+std::unique_ptr<Layer> make_maxpool(int kernel, int stride, Device device);
+std::unique_ptr<Layer> make_global_avg_pool(Device device);
 std::unique_ptr<Layer> make_flatten();
 // relu(body(x) + shortcut(x)); an empty shortcut is the identity.
-std::unique_ptr<Layer> make_block(Layers body, Layers shortcut);
+std::unique_ptr<Layer> make_block(Layers body, Layers shortcut, Device device);
 
 }  // namespace sq::deploy::detail

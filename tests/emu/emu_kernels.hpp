@@ -13,6 +13,7 @@
 #include "dropout.cuh"
 #include "launch.cuh"
 #include "loss.cuh"
+#include "packed.cuh"
 #include "pool.cuh"
 #include "sgd.cuh"
 #include "sq_hybrid.cuh"

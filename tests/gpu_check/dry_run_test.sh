@@ -21,6 +21,7 @@ fail() { echo "dry run: $*" >&2; cat "$summary" >&2; exit 1; }
 grep -q '^device  *skip .*no GPU' "$summary" || fail "the device row does not report the missing GPU"
 grep -q '^gpu-tests  *skip .*skipped' "$summary" || fail "the gpu tests are not reported as skipped"
 grep -q '^bench  *skip' "$summary" || fail "the benchmarks are not reported as skipped"
+grep -q '^infer  *skip .*CPU packed bench runs' "$summary" || fail "the packed-inference bench is not reported"
 grep -q '^torch  *skip' "$summary" || fail "the PyTorch baseline is not reported as skipped"
 grep -q '^train.first  *pass' "$summary" || fail "the first training run did not pass"
 grep -q '^train.resume  *pass .*resumed=True, finished=True' "$summary" || fail "the resumed run did not pass"

@@ -1,12 +1,15 @@
 // The bit layout of packed low-bit weights (docs/DEPLOY.md), one definition shared by the exporter, the CPU
-// inference kernels and the ONNX script's reader: a row of `cols` codes at `bits` bits each, packed LSB first
-// into ceil(cols * bits / 8) bytes (the last byte's unused high bits are 0).
+// inference kernels, the GPU kernels and the ONNX script's reader (the decoding itself is
+// sq/detail/packed_math.hpp, which kernels and host share): a row of `cols` codes at `bits` bits each, packed LSB
+// first into ceil(cols * bits / 8) bytes (the last byte's unused high bits are 0).
 //   bits = 1 (BWN):      bit 1 = +1, bit 0 = -1.
 //   bits = 2..8 (TWN as 2 bits, k-bit): the signed level in [-L, L], L = 2^(bits-1) - 1, in two's complement.
 // A weight is scale_row * level; nothing else is stored per weight.
 #pragma once
 
 #include <cstdint>
+
+#include "sq/detail/packed_math.hpp"
 
 namespace sq::deploy {
 
@@ -26,28 +29,22 @@ inline void put_code(std::uint8_t* row, std::int64_t index, int bits, int level)
 }
 
 inline int get_code(const std::uint8_t* row, std::int64_t index, int bits) {
-  const std::int64_t bit = index * bits;
-  std::uint32_t word = row[bit / 8];
-  if ((bit % 8) + bits > 8) word |= static_cast<std::uint32_t>(row[bit / 8 + 1]) << 8;
-  const std::uint32_t code = (word >> (bit % 8)) & ((1u << bits) - 1u);
-  if (bits == 1) return code ? 1 : -1;
-  // Sign-extend the two's complement code.
-  return static_cast<int>(code) - ((code >> (bits - 1)) ? (1 << bits) : 0);
+  return sq::detail::packed_level(row, index, bits);
 }
 
 // Expands a row into levels (as floats, for the inner loops): the "expand in cache" step of the packed kernels.
+// The widths are constants in each loop, so the shared decoding inlines to shifts and masks.
 inline void decode_row(float* out, const std::uint8_t* row, std::int64_t cols, int bits) {
-  if (bits == 1) {
-    for (std::int64_t i = 0; i < cols; ++i) out[i] = ((row[i >> 3] >> (i & 7)) & 1u) ? 1.f : -1.f;
-    return;
+  switch (bits) {
+    case 1:
+      for (std::int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(sq::detail::packed_level(row, i, 1));
+      return;
+    case 2:
+      for (std::int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(sq::detail::packed_level(row, i, 2));
+      return;
+    default:
+      for (std::int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(sq::detail::packed_level(row, i, bits));
   }
-  if (bits == 2) {
-    // Four codes a byte: 00 -> 0, 01 -> +1, 11 -> -1 (10 = -2 is never written for TWN, decoded anyway).
-    static constexpr float kLevel[4] = {0.f, 1.f, -2.f, -1.f};
-    for (std::int64_t i = 0; i < cols; ++i) out[i] = kLevel[(row[i >> 2] >> (2 * (i & 3))) & 3u];
-    return;
-  }
-  for (std::int64_t i = 0; i < cols; ++i) out[i] = static_cast<float>(get_code(row, i, bits));
 }
 
 }  // namespace sq::deploy
