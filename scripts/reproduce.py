@@ -17,10 +17,19 @@ Exit codes: 0 every run finished; 1 a run failed or a folder belongs to a change
 stopped at --max-steps (run again to continue); 130/143 interrupted (run again to resume). docs/REPRODUCE.md.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
-import json
+
+try:
+    import matplotlib  # noqa: F401  (the plots; scripts/repro/plots.py)
+except ImportError:
+    # Debian's python3-matplotlib is installed for the system interpreter; a pyenv/venv python3 earlier on PATH
+    # does not see it, so retry with /usr/bin/python3 (as scripts/plot_metrics.py does). Without it the tables
+    # are still written, without plots.
+    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
