@@ -10,8 +10,8 @@ the folder OUT/<run id>/seed<k>/ (OUT defaults to runs/repro/<grid>): a finished
 after a crash, a Ctrl-C or a --max-steps slice. --jobs runs that many at once, each on the next of --devices (one
 job per GPU on a multi-GPU machine; --jobs 1 on a 2-core CPU). Progress with an ETA for the whole grid is printed
 every --progress-every seconds; at the end a summary names every failed run with the tail of its log, and the
-finished runs are aggregated into OUT/results.md (mean +- std over seeds of the final fully quantized test error,
-the paper's numbers beside, Welch t-tests between the rows a grid compares) and OUT/plots/*.png.
+finished runs are aggregated into OUT/results-<grid>.md (mean +- std over seeds of the final fully quantized test
+error, the paper's numbers beside, Welch t-tests between the rows a grid compares) and OUT/plots/<grid>-*.png.
 
 Exit codes: 0 every run finished; 1 a run failed or a folder belongs to a changed grid; 2 usage; 75 some runs
 stopped at --max-steps (run again to continue); 130/143 interrupted (run again to resume). docs/REPRODUCE.md.

@@ -12,8 +12,8 @@ A grid is JSON:
 
 An entry with "for" stands for one run per combination of its values (the cartesian product, in the order the
 keys are written, last key fastest); "{key}" in any string of the entry is replaced by the value. "id" names the
-run folder and must be unique; "label" is the row in the table (default: the id); "table" groups rows (default:
-the grid's name); "compare" lists the ids this row is tested against (Welch t-test, see stats.py); "config" is a
+run folder and must be unique; "label" is the row in the table (default: the id); "table" (a string, or a list for a
+row shared by several tables, e.g. an ablation's baseline) groups rows (default: the grid's name); "compare" lists the ids this row is tested against (Welch t-test, see stats.py); "config" is a
 path relative to the repository root. Unknown keys are errors, so a typo never silently drops a setting.
 """
 import itertools
@@ -33,12 +33,12 @@ class GridError(Exception):
 class Run:
     """One expanded grid entry: a configuration plus options, run once per seed."""
 
-    def __init__(self, run_id, label, config, args, table, compare):
+    def __init__(self, run_id, label, config, args, tables, compare):
         self.id = run_id
         self.label = label
         self.config = config
         self.args = args
-        self.table = table
+        self.tables = tables  # the tables this row appears in (a shared baseline may be in several)
         self.compare = compare
 
     def __repr__(self):
@@ -62,8 +62,9 @@ class Grid:
         """Table titles in the order of their first run."""
         titles = []
         for r in self.runs:
-            if r.table not in titles:
-                titles.append(r.table)
+            for title in r.tables:
+                if title not in titles:
+                    titles.append(title)
         return titles
 
 
@@ -111,9 +112,10 @@ def _expand(entry, index, path, grid_name):
         values = {k: str(v) for k, v in zip(loops, combo)}
         run_id = _substitute(entry["id"], values, where)
         sub = lambda key, default: _substitute(entry.get(key, default), values, f"{where} ({run_id})")  # noqa: E731
+        tables = sub("table", grid_name)
+        tables = [tables] if isinstance(tables, str) else _string_list(tables, f"{where} ({run_id}): \"table\"")
         runs.append(Run(run_id, sub("label", run_id), sub("config", ""),
-                        _string_list(sub("args", []), f"{where} ({run_id}): \"args\""),
-                        sub("table", grid_name),
+                        _string_list(sub("args", []), f"{where} ({run_id}): \"args\""), tables,
                         _string_list(sub("compare", []), f"{where} ({run_id}): \"compare\"")))
     return runs
 

@@ -1,5 +1,7 @@
-"""Aggregation of a grid's finished runs: OUT/results.md (a table per grid table, comparisons), OUT/results.json,
-OUT/plots/*.png (plots.py; skipped with a note when matplotlib is missing).
+"""Aggregation of a grid's finished runs: OUT/results-<grid>.md (a table per grid table, comparisons),
+OUT/results-<grid>.json and OUT/plots/<grid>-*.png (plots.py; skipped with a note when matplotlib is missing).
+The grid's name is in the file names so that two grids may share one folder (budget beside table1: the runs they
+have in common are then run once).
 
 The number of a run is the final test error of the fully quantized network (the "finished" event's
 final_test_error_quantized: the last stage's evaluation, r = 1). A row shows mean +- sample std over the seeds
@@ -117,13 +119,13 @@ def write(grid, out, seeds, log=print):
               f"p < {stats.ALPHA} called a difference).", ""]
     summary = {"grid": grid.name, "seeds": seeds, "tables": []}
     for title in grid.tables():
-        table_rows = [r for r in rows if r.run.table == title]
+        table_rows = [r for r in rows if title in r.run.tables]
         lines += [f"## {title}", ""] + table_markdown(table_rows) + [""]
         found = comparisons(table_rows)
         if found:
             lines += comparisons_markdown(found) + [""]
         if plots is not None and any(r.values for r in table_rows):
-            name = slug(title)
+            name = f"{grid.name}-{slug(title)}"
             os.makedirs(os.path.join(out, "plots"), exist_ok=True)
             plots.error_bars(table_rows, title, os.path.join(out, "plots", f"{name}-error.png"))
             seed = plots.curves(table_rows, title, os.path.join(out, "plots", f"{name}-curves.png"))
@@ -140,10 +142,11 @@ def write(grid, out, seeds, log=print):
                       "wall_s": r.wall, "missing": r.missing} for r in table_rows],
             "comparisons": [{"row": a.run.id, "vs": b.run.id, "diff": w.diff, "t": w.t, "df": w.df, "p": w.p,
                              "ci": w.ci} for a, b, w in found]})
-    with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
+    markdown = os.path.join(out, f"results-{grid.name}.md")
+    with open(markdown, "w", encoding="utf-8") as f:
         f.write("\n".join(lines).rstrip() + "\n")
-    with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(out, f"results-{grid.name}.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")
-    log(f"wrote {os.path.join(out, 'results.md')}")
+    log(f"wrote {markdown}")
     return 0 if any(r.values for r in rows) else 1
