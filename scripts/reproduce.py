@@ -17,24 +17,17 @@ Exit codes: 0 every run finished; 1 a run failed or a folder belongs to a change
 stopped at --max-steps (run again to continue); 130/143 interrupted (run again to resume). docs/REPRODUCE.md.
 """
 import argparse
+import fnmatch
 import json
 import os
 import subprocess
 import sys
 
-try:
-    import matplotlib  # noqa: F401  (the plots; scripts/repro/plots.py)
-except ImportError:
-    # Debian's python3-matplotlib is installed for the system interpreter; a pyenv/venv python3 earlier on PATH
-    # does not see it, so retry with /usr/bin/python3 (as scripts/plot_metrics.py does). Without it the tables
-    # are still written, without plots.
-    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and os.path.exists("/usr/bin/python3"):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3", os.path.abspath(__file__)] + sys.argv[1:])
-
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from repro import folders, grid as gridlib  # noqa: E402
+from repro.system_python import reexec_for_matplotlib  # noqa: E402
 from repro.runner import Runner  # noqa: E402
 
 
@@ -83,6 +76,7 @@ def total_steps(train_cifar, job):
 
 
 def main(argv=None):
+    reexec_for_matplotlib(__file__)
     parser = argparse.ArgumentParser(prog="reproduce.py", description=__doc__.splitlines()[0],
                                      epilog="docs/REPRODUCE.md explains grids, folders and the results page.")
     parser.add_argument("grid", help="grid name in configs/grids/ (table1, ablations, budget, quick) or a grid file")
@@ -96,7 +90,8 @@ def main(argv=None):
     parser.add_argument("--train-cifar", default=None, help="the train_cifar binary (default build/apps/...)")
     parser.add_argument("--max-steps", type=positive, default=None,
                         help="each run stops after N more steps (train_cifar --max-steps); run again to go on")
-    parser.add_argument("--only", default=None, help="only the runs whose id contains this text")
+    parser.add_argument("--only", default=None,
+                        help="only these run ids: comma-separated, shell wildcards allowed ('sq-*,twn')")
     parser.add_argument("--dry-run", action="store_true", help="list the runs, their state and commands; run nothing")
     parser.add_argument("--aggregate-only", action="store_true", help="aggregate what is finished; run nothing")
     parser.add_argument("--no-aggregate", action="store_true", help="run, but do not write the results")
@@ -121,7 +116,8 @@ def main(argv=None):
 
     jobs = folders.jobs_for(grid, seeds, out)
     if args.only:
-        jobs = [j for j in jobs if args.only in j.run.id]
+        patterns = [p.strip() for p in args.only.split(",") if p.strip()]
+        jobs = [j for j in jobs if any(fnmatch.fnmatchcase(j.run.id, p) for p in patterns)]
         if not jobs:
             parser.error(f"--only {args.only!r} matches no run id of grid {grid.name}")
     steps_of = {}

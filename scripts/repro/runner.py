@@ -114,7 +114,16 @@ class Runner:
                     if rc is None:
                         continue
                     del running[slot]
-                    what = "finished" if rc == 0 else STOPPED.get(rc, f"FAILED (exit {rc})")
+                    if rc < 0 and self.stop_signal is not None:
+                        rc = 128 + self.stop_signal  # signalled before its handler was up: the last checkpoint stands
+                    if rc == 0:
+                        what = "finished"
+                    elif rc in STOPPED:
+                        what = STOPPED[rc]
+                    elif rc < 0:
+                        what = f"FAILED (killed by {signal.Signals(-rc).name}; the next run resumes its last checkpoint)"
+                    else:
+                        what = f"FAILED (exit {rc})"
                     self.results[job] = (rc, what)
                     self.say(f"{job.name}: {what}")
                 if time.time() >= next_report and (todo or running):
