@@ -20,6 +20,7 @@ import argparse
 import fnmatch
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -135,7 +136,10 @@ def main(argv=None):
         counts = {}
         for j in jobs:
             counts[j.state] = counts.get(j.state, 0) + 1
-        print(f"grid {grid.name} ({grid.path}): {len(grid.runs)} runs x {len(seeds)} seeds = {len(jobs)} jobs in {out}")
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # piped into head: end quietly
+        selected = f", {len(jobs)} selected by --only" if args.only else ""
+        print(f"grid {grid.name} ({grid.path}): {len(grid.runs)} runs x {len(seeds)} seeds = "
+              f"{len(grid.runs) * len(seeds)} jobs{selected} in {out}")
         print("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) +
               f"; {sum(j.total_steps for j in jobs if j.state != 'finished')} steps to run; "
               f"{slots} at once on {','.join(devices)}")
