@@ -12,9 +12,10 @@ A grid is JSON:
 
 An entry with "for" stands for one run per combination of its values (the cartesian product, in the order the
 keys are written, last key fastest); "{key}" in any string of the entry is replaced by the value. "id" names the
-run folder and must be unique; "label" is the row in the table (default: the id); "table" (a string, or a list for a
-row shared by several tables, e.g. an ablation's baseline) groups rows (default: the grid's name); "compare" lists the ids this row is tested against (Welch t-test, see stats.py); "config" is a
-path relative to the repository root. Unknown keys are errors, so a typo never silently drops a setting.
+run folder and must be unique; "label" is the row in the table (default: the id); "table" (a string, or a list
+for a row shared by several tables, e.g. an ablation's baseline) groups rows (default: the grid's name);
+"compare" lists the ids this row is tested against (Welch t-test, see stats.py); "config" is a path relative to
+the repository root. Unknown keys are errors, so a typo never silently drops a setting.
 """
 import itertools
 import json

@@ -61,7 +61,9 @@ def fmt_error(row):
 
 def fmt_wall(seconds):
     seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def table_markdown(rows):
@@ -72,7 +74,8 @@ def table_markdown(rows):
         paper = f"{row.paper:.2f}" if row.paper is not None else ""
         steps = f"{row.steps}" if row.steps is not None else "-"
         wall = fmt_wall(stats.mean(list(row.wall.values()))) if row.wall else "-"
-        lines.append(f"| {row.run.label} | {len(row.errors)} | {fmt_error(row)} | {per_seed} | {paper} | {steps} | {wall} |")
+        lines.append(f"| {row.run.label} | {len(row.errors)} | {fmt_error(row)} | {per_seed} | {paper} | {steps} "
+                     f"| {wall} |")
     return lines
 
 
@@ -113,7 +116,8 @@ def write(grid, out, seeds, log=print):
     lines = [f"# Results: grid `{grid.name}`", ""]
     if grid.description:
         lines += [grid.description, ""]
-    lines += [f"Seeds {','.join(str(s) for s in seeds)}; aggregated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    lines += [f"Seeds {','.join(str(s) for s in seeds)}; aggregated {when} "
               f"from `{out}` by `scripts/reproduce.py {grid.name}`. Test error: the fully quantized network (r = 1) "
               "at the end of the last stage, in %. Differences are tested with Welch's t-test (two-sided, "
               f"p < {stats.ALPHA} called a difference).", ""]

@@ -3,7 +3,6 @@
 train_cifar's exit codes (apps/train_cifar/README.md): 0 finished, 75 stopped at --max-steps, 130/143 stopped by a
 signal (all three leave a checkpoint: the next reproduce.py resumes them), anything else failed.
 """
-import os
 import signal
 import subprocess
 import sys
@@ -76,7 +75,8 @@ class Runner:
         finished = sum(1 for j in self.jobs if j.state == "finished" or self.results.get(j, (None,))[0] == 0)
         elapsed = time.time() - started_at
         if done_at_start is None:  # the first line: nothing measured yet
-            self.say(f"{finished}/{len(self.jobs)} runs done; steps {done}/{total} ({100.0 * done / max(1, total):.0f}%)")
+            self.say(f"{finished}/{len(self.jobs)} runs done; steps {done}/{total} "
+                     f"({100.0 * done / max(1, total):.0f}%)")
             return done
         rate = (done - done_at_start) / elapsed if elapsed > 0 else 0
         eta = _clock((total - done) / rate) if rate > 0 else "-"
@@ -121,7 +121,8 @@ class Runner:
                     elif rc in STOPPED:
                         what = STOPPED[rc]
                     elif rc < 0:
-                        what = f"FAILED (killed by {signal.Signals(-rc).name}; the next run resumes its last checkpoint)"
+                        what = (f"FAILED (killed by {signal.Signals(-rc).name}; "
+                                "the next run resumes its last checkpoint)")
                     else:
                         what = f"FAILED (exit {rc})"
                     self.results[job] = (rc, what)

@@ -38,8 +38,9 @@ def write_metrics(folder, final_error, stages=1, steps_per_stage=100, t0=1000.0,
         for step in (50, 100):
             g = stage * steps_per_stage + step * steps_per_stage // 100
             t += 10.0
-            records.append({"kind": "step", "stage": stage, "ratio": 1.0, "epoch": 0, "step": g - stage * steps_per_stage,
-                            "global_step": g, "loss": 1.0, "train_error": 30.0 - stage, "time": t})
+            records.append({"kind": "step", "stage": stage, "ratio": 1.0, "epoch": 0,
+                            "step": g - stage * steps_per_stage, "global_step": g, "loss": 1.0,
+                            "train_error": 30.0 - stage, "time": t})
         records.append({"kind": "epoch", "stage": stage, "ratio": 1.0, "epoch": 0, "step": steps_per_stage,
                         "global_step": g, "test_error_quantized": final_error + stages - 1 - stage, "time": t})
         records.append({"kind": "stage", "stage": stage, "global_step": g, "time": t})
