@@ -113,4 +113,5 @@ class Welch:
         if not self.significant:
             return f"within noise (p = {self.p:.2f})"
         better = (self.diff < 0) == lower_is_better
-        return f"{'better' if better else 'worse'} (p = {self.p:.3f})"
+        p = "p < 0.001" if self.p < 0.001 else f"p = {self.p:.3f}"
+        return f"{'better' if better else 'worse'} ({p})"
