@@ -117,8 +117,11 @@ def write(grid, out, seeds, log=print):
     if grid.description:
         lines += [grid.description, ""]
     when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shown = os.path.relpath(os.path.abspath(out), root)  # relative to the repository root when inside it
+    shown = out if shown.startswith("..") else shown
     lines += [f"Seeds {','.join(str(s) for s in seeds)}; aggregated {when} "
-              f"from `{out}` by `scripts/reproduce.py {grid.name}`. Test error: the fully quantized network (r = 1) "
+              f"from `{shown}` by `scripts/reproduce.py {grid.name}`. Test error: the fully quantized network (r = 1) "
               "at the end of the last stage, in %. Differences are tested with Welch's t-test (two-sided, "
               f"p < {stats.ALPHA} called a difference).", ""]
     summary = {"grid": grid.name, "seeds": seeds, "tables": []}
