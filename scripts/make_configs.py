@@ -59,6 +59,17 @@ def main():
             for dataset in DATASETS:
                 name = f"{arch}-{method}-{dataset}"
                 written.append((name, config(name, arch, method, dataset, optim, {})))
+    # Equal-budget baselines (configs/grids/budget.json): BWN and TWN trained in one stage for as many steps as
+    # their 4-stage SQ counterparts, the same schedule shape stretched 4x (step size and milestones too).
+    for arch, optim in ARCHS.items():
+        stretched = dict(optim, iterations=4 * optim["iterations"], step_size=4 * optim["step_size"],
+                         milestones=[4 * m for m in optim["milestones"]])
+        for method in ("bwn", "twn"):
+            for dataset in DATASETS:
+                name = f"{arch}-{method}-4x-{dataset}"
+                written.append((name, config(name, arch, method, dataset, stretched, {},
+                                             comment=f"{method} for SQ's budget: 4x the iterations of {arch}-sq-"
+                                                     f"{method}-{dataset}'s 4 stages, schedule stretched 4x")))
     # Quick configs: a small CNN on Fashion-MNIST that trains in minutes on a 2-core CPU (scripts/train.sh uses
     # quick-sq-twn-fashion-mnist when no GPU is visible). Shorter stages, cosine schedule, no augmentation.
     quick_optim = {"batch": 64, "iterations": 3000, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,

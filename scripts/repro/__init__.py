@@ -1,0 +1,1 @@
+"""The reproduction kit behind scripts/reproduce.py: grids, run folders, aggregation (docs/REPRODUCE.md)."""
