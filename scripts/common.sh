@@ -12,9 +12,11 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 # (/usr/local/cuda); without them the CPU path is built.
 # libdnnl-dev: oneDNN, the CPU's convolutions and matmuls (optional at build time: without it the im2col + OpenBLAS
 # reference runs, several times slower).
+# libturbojpeg0-dev, libjpeg62-turbo-dev: JPEG decoding of ImageNet / image folders (optional at build time: without
+# them --dataset imagenet is unavailable); python3-pil: the ImageNet tests' reference decoder and JPEG writer.
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib
-  python3-venv)
+  python3-venv libturbojpeg0-dev libjpeg62-turbo-dev python3-pil)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.

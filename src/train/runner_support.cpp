@@ -119,7 +119,7 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
   return (std::uint64_t{1} << 46) + eval_seed % (std::uint64_t{1} << 45);
 }
 
-EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights, data::BatchLoader* recalibrate,
+EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weights, data::BatchSource* recalibrate,
                     std::int64_t recalibrate_batches, bool (*should_stop)()) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
@@ -134,7 +134,8 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
   EvalResult r;
   test.start_epoch(0);
   double loss_sum = 0;
-  std::int64_t correct = 0, seen = 0;
+  std::int64_t correct = 0, correct5 = 0, seen = 0;
+  const bool top5 = test.classes() > 5;
   while (const data::Batch* b = test.next()) {
     if (should_stop != nullptr && should_stop()) {
       r.interrupted = true;
@@ -143,12 +144,14 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
     trainer.eval_batch(b->images, b->labels);
     loss_sum += static_cast<double>(trainer.read_loss()) * static_cast<double>(b->size);
     correct += trainer.read_correct();
+    if (top5) correct5 += trainer.read_top_k_correct(b->labels, 5);
     seen += b->size;
   }
   if (recal) trainer.restore_buffers(saved);
   if (seen > 0 && !r.interrupted) {
     r.loss = loss_sum / static_cast<double>(seen);
     r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
+    if (top5) r.top5_error = 100.0 * (1.0 - static_cast<double>(correct5) / static_cast<double>(seen));
   }
   return r;
 }
