@@ -9,10 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "imagenet/tiny_imagenet.hpp"
 #include "sq/train/checkpoint.hpp"
 #include "sq/train/run_config.hpp"
 #include "sq/train/runner.hpp"
-#include "imagenet/tiny_imagenet.hpp"
 
 namespace {
 
