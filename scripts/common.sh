@@ -23,7 +23,8 @@ SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev l
 SQ_SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev)
 SQ_CLANG_CXX="${SQ_CLANG_CXX:-clang++-14}"
 # Only for scripts/bench_cpu.sh --install-torch: PyTorch (on oneDNN 2.6 too) as the CPU benchmark's peer.
-SQ_BENCH_PACKAGES=(python3-torch)
+# python3-torchvision: the ImageNet loader benchmark's peer (scripts/bench_loader.py torch).
+SQ_BENCH_PACKAGES=(python3-torch python3-torchvision)
 
 sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
 

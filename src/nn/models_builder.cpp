@@ -199,6 +199,10 @@ const std::vector<std::string>& known_architectures() {
   return names;
 }
 
+bool is_imagenet_architecture(const std::string& arch) {
+  return arch == "resnet18" || arch == "alexnet_bn";
+}
+
 void ModelSpec::validate() const {
   const auto& known = known_architectures();
   if (std::find(known.begin(), known.end(), arch) == known.end()) {

@@ -38,6 +38,8 @@ struct ModelSpec {
 
 // All architectures build_model knows, in the order a help text lists them.
 const std::vector<std::string>& known_architectures();
+// resnet18 and alexnet_bn: 224x224 ImageNet networks (tens of millions of weights; alexnet_bn needs inputs >= 63).
+bool is_imagenet_architecture(const std::string& arch);
 
 // One row of a model summary: a top-level layer (a BasicBlock counts as one row).
 struct LayerInfo {
