@@ -2,8 +2,8 @@
 // (read, decode with DCT scaling, random-resized-crop, flip, normalise into f32 host batches), median of several
 // epochs, with 1..N threads. docs/PERFORMANCE.md compares it with PIL + torchvision (scripts/bench_loader.py).
 // Exit codes: 0 measured, 1 error (no such folder, no decoder), 2 usage.
-#include <CLI/CLI.hpp>
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -24,8 +24,9 @@ double cpu_seconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"loader_bench: images/s of the ImageNet loader (decode + augment to --size) on a folder of "
-               "<class>/*.JPEG, per thread count"};
+  CLI::App app{
+      "loader_bench: images/s of the ImageNet loader (decode + augment to --size) on a folder of "
+      "<class>/*.JPEG, per thread count"};
   std::string dir;
   std::vector<int> threads = {1};
   int size = 224, batch = 32, epochs = 5;
