@@ -14,9 +14,11 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 # reference runs, several times slower).
 # libturbojpeg0-dev, libjpeg62-turbo-dev: JPEG decoding of ImageNet / image folders (optional at build time: without
 # them --dataset imagenet is unavailable); python3-pil: the ImageNet tests' reference decoder and JPEG writer.
+# libopenmpi-dev, openmpi-bin: MPI for data-parallel training (mpirun; optional at build time, SQ_ENABLE_MPI;
+# docs/DISTRIBUTED.md).
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib
-  python3-venv libturbojpeg0-dev libjpeg62-turbo-dev python3-pil)
+  python3-venv libopenmpi-dev openmpi-bin libturbojpeg0-dev libjpeg62-turbo-dev python3-pil)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.

@@ -33,7 +33,9 @@ DEADLINE=$(($(date +%s) + BUDGET))
 # cuDNN: the Python wheel's on the GPU machine (DEVICE.md). cuDNN dlopens its engine libraries and nvrtc, which
 # the executables' RUNPATH does not cover: LD_LIBRARY_PATH holds the wheel's lib/ and the toolkit's lib64.
 CUDNN_DIR="${CUDNN_ROOT:-$(python3 -c 'import nvidia.cudnn;print(list(nvidia.cudnn.__path__)[0])' 2>/dev/null || true)}"
-export LD_LIBRARY_PATH="$PACK/lib${CUDNN_DIR:+:$CUDNN_DIR/lib}:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# NCCL (packs built with SQ_GPU_CHECK_NCCL=1): the nvidia-nccl wheel's lib/ when there is one.
+NCCL_DIR="${NCCL_ROOT:-$(python3 -c 'import nvidia.nccl;print(list(nvidia.nccl.__path__)[0])' 2>/dev/null || true)}"
+export LD_LIBRARY_PATH="$PACK/lib${CUDNN_DIR:+:$CUDNN_DIR/lib}${NCCL_DIR:+:$NCCL_DIR/lib}:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 BIN="$PACK/bin"
 
 ROWS=()      # "phase|status|rc|seconds|note"

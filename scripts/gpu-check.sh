@@ -41,7 +41,11 @@ cmd_prepare() {
   log "configuring $build (Release, sm_90, cuDNN from ${CUDNN_ROOT:-/usr/local/cuda})"
   # No oneDNN in the pack: libdnnl.so is 40 MB (the pack would pass 64 MiB) and the GPU machine has none. The CPU
   # side of the parity tests then runs the im2col + OpenBLAS reference convolutions, the documented reference.
-  cmake -S "$SQ_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSQ_ENABLE_CUDA=ON -DSQ_ENABLE_ONEDNN=OFF \
+  # No MPI either (the GPU machine has no Open MPI); NCCL only with SQ_GPU_CHECK_NCCL=1, when the machine has
+  # libnccl.so.2 (the toolkit's or the nvidia-nccl wheel's, which run.sh puts on LD_LIBRARY_PATH): a missing one
+  # would stop libsq_cuda from loading at all.
+  cmake -S "$SQ_ROOT" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSQ_ENABLE_CUDA=ON -DSQ_ENABLE_ONEDNN=OFF -DSQ_ENABLE_MPI=OFF \
+    -DSQ_ENABLE_NCCL="$([ "${SQ_GPU_CHECK_NCCL:-0}" = 1 ] && echo ON || echo OFF)" \
     -DCMAKE_CUDA_COMPILER="$nvcc" -DSQ_CUDA_ARCHITECTURES=90 -DCUDNN_ROOT="${CUDNN_ROOT:-/usr/local/cuda}" >/dev/null
   log "building sq_gpu_tests, sq_bench, train_cifar with ${SQ_JOBS} jobs"
   cmake --build "$build" -j "$SQ_JOBS" --target sq_gpu_tests sq_bench train_cifar

@@ -92,7 +92,7 @@ const Batch* BatchLoader::next() {
   if (next_batch_ >= batches_per_epoch()) return nullptr;
   Batch& out = next_batch_ * batch_ + batch_ <= samples_ ? full_ : tail_;
   out.index = next_batch_;
-  const std::int64_t first = next_batch_ * batch_;
+  const std::int64_t first = next_batch_ * batch_ + (out.size * shard_rank_);  // out.size: B / world when sharded
   const std::int32_t* order = shuffle_ ? order_.data<std::int32_t>() : nullptr;
   const int rows = static_cast<int>(out.size);
   if (device_.is_cpu()) {
@@ -110,6 +110,28 @@ const Batch* BatchLoader::next() {
   }
   ++next_batch_;
   return &out;
+}
+
+bool BatchLoader::skip() {
+  SQ_CHECK(started_, "BatchLoader::skip before start_epoch");
+  if (next_batch_ >= batches_per_epoch()) return false;
+  ++next_batch_;
+  return true;
+}
+
+void BatchLoader::set_shard(int rank, int world) {
+  SQ_CHECK(shuffle_, "BatchLoader::set_shard: evaluation loaders are split by batches (skip()), not rows");
+  SQ_CHECK(world >= 1 && rank >= 0 && rank < world, "BatchLoader::set_shard: rank " << rank << " of " << world);
+  SQ_CHECK(batch_ % world == 0, "the global batch " << batch_ << " does not split into " << world
+                                                    << " equal per-rank batches: pick a batch that is a multiple of "
+                                                       "the number of ranks");
+  shard_rank_ = rank;
+  shard_world_ = world;
+  const std::int64_t local = batch_ / world;
+  const Shape shape = image_shape();
+  full_.images = batch_images_.view(0, {local, shape[1], shape[2], shape[3]});
+  full_.labels = batch_labels_.view(0, {local});
+  full_.size = local;
 }
 
 bool BatchLoader::next(Tensor& images, Tensor& labels) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/batchnorm.hpp"
+#include "dist/sync_batchnorm.hpp"
 #include "nn/layer_util.hpp"
 
 #if SQ_WITH_CUDA
@@ -81,6 +82,14 @@ const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
   float* rm = running_mean_.data<float>();
   float* rv = running_var_.data<float>();
   const float momentum = ctx.bn_momentum >= 0.f ? ctx.bn_momentum : momentum_;
+  if (ctx.sync_bn != nullptr && ctx.training) {
+    SQ_CHECK(!ctx.on_gpu(), "BatchNorm '" << name_
+                                          << "': synchronised BN runs on CPU ranks only (GPU ranks: "
+                                             "per-rank statistics; docs/DISTRIBUTED.md)");
+    dist::sync_batchnorm_forward_train(*ctx.sync_bn, y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv, x,
+                                       g, b, n_, channels_, hw_, momentum, eps_);
+    return output_;
+  }
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     if (ctx.training) {
@@ -104,6 +113,13 @@ const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& c
   SQ_CHECK(saved_input_ != nullptr, "BatchNorm '" << name_ << "': backward before forward");
   SQ_CHECK(ctx.training, "BatchNorm '" << name_ << "': backward needs a training-mode forward (ctx.training)");
   detail::check_tensor(grad_output, output_.shape(), ctx, {"BatchNorm", name_}, "grad_output");
+  if (ctx.sync_bn != nullptr && !ctx.on_gpu()) {
+    dist::sync_batchnorm_backward(*ctx.sync_bn, grad_input_.data<float>(), gamma_.grad.data<float>(),
+                                  beta_.grad.data<float>(), grad_output.data<float>(), saved_input_,
+                                  save_mean_.data<float>(), save_invstd_.data<float>(), gamma_.effective.data<float>(),
+                                  n_, channels_, hw_);
+    return grad_input_;
+  }
   if (ctx.on_gpu()) {
 #if SQ_WITH_CUDA
     gpu::batchnorm_backward(grad_input_.data<float>(), gamma_.grad.data<float>(), beta_.grad.data<float>(),

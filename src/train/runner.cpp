@@ -7,10 +7,13 @@
 
 #include <cmath>
 #include <csignal>
+#include <optional>
 
+#include "dist/run_world.hpp"
 #include "sq/core/cpu_threads.hpp"
 #include "sq/core/error.hpp"
 #include "sq/data/data.hpp"
+#include "sq/dist/replica_check.hpp"
 #include "sq/nn/context.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
@@ -48,9 +51,13 @@ std::string resolved_path(const std::string& path) {
 
 }  // namespace
 
-RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& out, bool interactive,
+RunOutcome run_training(const RunConfig& config, const std::string& resume, std::ostream& rank_out, bool interactive,
                         bool overwrite) {
   config.validate("configuration");
+  // Data parallelism (docs/DISTRIBUTED.md): under mpirun / srun every rank runs this function; rank 0 alone
+  // prints, writes metrics and checkpoints; the ranks agree on every branch that ends or pauses the run.
+  dist::RunWorld& world = dist::process_world();
+  std::ostream& out = world.root() ? rank_out : dist::null_stream();
   // Before anything is written: a resume must not change the run's meaning unless asked to (run_config_resume).
   if (!resume.empty()) {
     for (const ConfigChange& c : check_resume_config(resume, config))
@@ -61,10 +68,12 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
 
   // ---- the output folder first: a second process, or a fresh run over another run, stops before any work.
   const std::string dir = config.output_dir();
-  const RunFolder folder(dir, config, /*resuming=*/!resume.empty(), overwrite);
+  std::optional<RunFolder> folder;  // rank 0's
+  if (world.root()) folder.emplace(dir, config, /*resuming=*/!resume.empty(), overwrite);
+  world.any(false);  // the others wait for rank 0's folder checks (an error there ends the job)
 
   // ---- device, data, model, trainer: everything allocated here, before the first step.
-  const Device device = select_device(config.run.device);
+  const Device device = dist::rank_device(world, select_device(config.run.device));
   nn::ExecutionContext ctx = nn::make_context(
       device, config.run.math == "fp32" ? nn::MathMode::fp32 : nn::MathMode::tf32, config.run.deterministic);
   ctx.seed = config.run.seed;
@@ -75,6 +84,10 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   data::BatchSource& test_loader = *run_data.test;
   data::BatchSource& recalibrate_loader = *run_data.recalibrate;
   const std::int64_t recalibrate_batches = config.run.bn_recalibrate_batches;
+  if (world.distributed()) {  // the configured batch is the global batch: each rank takes its rows of it
+    train_loader.set_shard(world.rank(), world.size());
+    recalibrate_loader.set_shard(world.rank(), world.size());
+  }
 
   nn::ModelSpec spec;
   spec.arch = config.model.arch;
@@ -86,12 +99,14 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   spec.dropout_scale = static_cast<float>(config.model.dropout_scale);
   spec.decay_1d = config.model.decay_1d;
   std::unique_ptr<nn::Model> model = nn::build_model(spec, sq_options(config), ctx, config.run.seed);
-  model->setup(config.optim.batch, ctx);
+  model->setup(config.optim.batch / world.size(), ctx);
+  dist::attach(world, ctx);
   TrainerOptions trainer_options;
   trainer_options.sgd.momentum = static_cast<float>(config.optim.momentum);
   trainer_options.sgd.weight_decay = static_cast<float>(config.optim.weight_decay);
   trainer_options.use_graph = config.run.cuda_graph;
   trainer_options.eval_draw_step = eval_draw_step(config.run.eval_seed);
+  trainer_options.gradient_sync = world.sync.get();
   Trainer trainer(*model, ctx, trainer_options);
 
   const std::string last_path = dir + "/last.safetensors";
@@ -118,18 +133,22 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       resumed_mid_stage = true;
     }
     // Records written after the checkpoint (by a process killed before its next checkpoint) are redone now.
-    removed_records = truncate_metrics(metrics_path, state.position.global_step, state.epoch_end_pending);
+    if (world.root())
+      removed_records = truncate_metrics(metrics_path, state.position.global_step, state.epoch_end_pending);
   }
-  MetricsWriter metrics(metrics_path);
+  MetricsWriter metrics(world.root() ? metrics_path : "/dev/null");
   const std::string config_text = saved_config(config).to_json() + "\n";
-  write_file_atomically(dir + "/config.json",
-                        [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
+  if (world.root()) {
+    write_file_atomically(dir + "/config.json",
+                          [&](int fd) { write_all(fd, config_text.data(), config_text.size(), dir); });
+  }
   if (!resume.empty()) {
     metrics.write_event("resume", state.position.global_step,
                         {{"checkpoint", resume},
                          {"removed_records", removed_records},
                          {"version", sq::version()},
-                         {"device", device.str()}});
+                         {"device", device.str()},
+                         {"world_size", world.size()}});
   } else {
     metrics.write_event("start", 0,
                         {{"name", config.name},
@@ -137,6 +156,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
                          {"device", device.str()},
                          {"seed", config.run.seed},
                          {"version", sq::version()},
+                         {"world_size", world.size()},
                          {"data", resolved_path(config.data_dir())},
                          {"output", dir}});
   }
@@ -146,7 +166,8 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   const std::int64_t steps_per_epoch = train_loader.batches_per_epoch();
   const bool check_every_step = device.is_cpu();  // reading the loss is free on the CPU; a sync on a GPU
   out << "train_cifar: " << config.name << " (" << config.method() << ", " << config.model.arch << ", "
-      << config.data.dataset << ") on " << describe_device(device) << "\n"
+      << config.data.dataset << ") on " << describe_device(device)
+      << (world.distributed() ? " x " + world.collective->describe() : std::string()) << "\n"
       << "  data: " << run_data.train_size << " training / " << run_data.test_size << " test images, "
       << steps_per_epoch << " steps per epoch; " << stages << " stage(s) of " << iterations << " steps; output " << dir
       << "\n";
@@ -175,10 +196,12 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   // what is wrong and leaves the files as they were.
   auto save = [&](const std::string& path) -> std::string {
     state.position.epoch = state.position.step / steps_per_epoch;
-    const Checkpoint checkpoint = detail::make_checkpoint(config, *model, trainer, state);
-    const std::string bad = bad_tensor(checkpoint);
+    Checkpoint checkpoint = detail::make_checkpoint(config, *model, trainer, state);
+    const std::string bad = bad_tensor(checkpoint);  // the same on every rank: the weights are replicas
     if (!bad.empty()) return "the state to checkpoint is not finite (" + bad + ")";
-    write_checkpoint(path, checkpoint);
+    checkpoint.metadata["world_size"] = std::to_string(world.size());
+    if (world.root()) write_checkpoint(path, checkpoint);
+    world.any(false);  // nobody runs ahead of rank 0's write (its error ends the job)
     outcome.last_checkpoint = path;
     last_checkpoint_step = state.position.global_step;
     return "";
@@ -233,7 +256,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
             // same epoch and skips the batches already trained on.
             const std::int64_t epoch = pos.step / steps_per_epoch;
             train_loader.start_epoch((static_cast<std::uint64_t>(pos.stage) << 32) | static_cast<std::uint64_t>(epoch));
-            train_loader.skip(in_epoch);
+            train_loader.skip_batches(in_epoch);
             loader_ready = true;
           }
           batch = train_loader.next();
@@ -245,6 +268,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         ++pos.step;
         ++pos.global_step;
         ++steps_this_process;
+        if (world.distributed() && world.check_every > 0 && pos.global_step % world.check_every == 0) {
+          dist::check_replicas(*world.collective, *model, world.sync_bn, static_cast<std::uint64_t>(pos.global_step));
+        }
 
         const bool log_now = pos.step % config.run.log_every == 0;
         const bool epoch_end = pos.step % steps_per_epoch == 0 || pos.step == iterations;
@@ -252,15 +278,22 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         if (config.run.debug_sigint_at_step >= 0 && pos.global_step == config.run.debug_sigint_at_step) {
           std::raise(SIGINT);
         }
-        interrupted = stop_requested();
+        interrupted = world.any(stop_requested());
         step_limit = config.run.max_steps > 0 && steps_this_process >= config.run.max_steps;
         if (check_every_step || log_now || epoch_end || checkpoint_now || interrupted || step_limit) {
-          const double loss = trainer.read_loss();
-          const std::string bad = divergence(loss, *model, ctx);
+          double loss = trainer.read_loss();
+          std::string bad = divergence(loss, *model, ctx);
+          std::int64_t correct = trainer.read_correct();
+          if (world.distributed()) {  // the global batch's mean loss and correct count; any rank's divergence
+            double sums[3] = {loss, static_cast<double>(correct), bad.empty() ? 0.0 : 1.0};
+            world.collective->all_reduce_sum(sums, 3);
+            loss = sums[0] / world.size();
+            correct = static_cast<std::int64_t>(sums[1]);
+            if (bad.empty() && sums[2] > 0) bad = "the loss or weights of another rank are not finite";
+          }
           if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
-          const std::int64_t correct = trainer.read_correct();
-          state.epoch.add(loss, correct, batch->size);
-          state.window.add(loss, correct, batch->size);
+          state.epoch.add(loss, correct, batch->size * world.size());
+          state.window.add(loss, correct, batch->size * world.size());
         }
         if (log_now) {
           const double t = now_s();
@@ -329,13 +362,21 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       m.train_loss = state.epoch.mean_loss();
       m.train_error = state.epoch.error_percent();
       if (eval_due && !interrupted) {
+        // Distributed: each rank evaluates its share of the test batches and the sums are reduced; the BN
+        // recalibration is synchronised (global batch statistics), so the error printed is one process's. A stop
+        // signal is taken after the pass (the ranks must run the same collectives).
+        dist::Collective* eval_world = world.distributed() ? world.collective.get() : nullptr;
+        bool (*eval_stop)() = world.distributed() ? nullptr : stop_requested;
+        dist::Collective* own_sync_bn = ctx.sync_bn;
+        ctx.sync_bn = eval_world != nullptr ? eval_world : own_sync_bn;
         last_quantized = evaluate(trainer, test_loader, EvalWeights::quantized, &recalibrate_loader,
-                                  recalibrate_batches, stop_requested);
+                                  recalibrate_batches, eval_stop, eval_world);
         last_hybrid = model->pipeline() && ratio < 1.0 && !last_quantized.interrupted
                           ? evaluate(trainer, test_loader, EvalWeights::hybrid, &recalibrate_loader,
-                                     recalibrate_batches, stop_requested)
+                                     recalibrate_batches, eval_stop, eval_world)
                           : EvalResult{};
-        interrupted = last_quantized.interrupted || last_hybrid.interrupted || stop_requested();
+        ctx.sync_bn = own_sync_bn;
+        interrupted = world.any(last_quantized.interrupted || last_hybrid.interrupted || stop_requested());
       }
       if (eval_due && interrupted) {
         state.epoch_end_pending = true;
@@ -391,7 +432,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         const std::string bad = save(last_path);
         if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));
       }
-      if (interrupted || stop_requested()) {
+      if (interrupted || world.any(stop_requested())) {
         if (!interrupted && !stage_end) {  // arrived after the checks above: the checkpoint is not written yet
           const std::string bad = save(last_path);
           if (!bad.empty()) return stop(RunStatus::diverged, diverged_message(bad));

@@ -13,6 +13,8 @@
 
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
+#include "sq/dist/collective.hpp"
+#include "sq/dist/sharding.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "train/nvtx_range.hpp"
 
@@ -120,7 +122,7 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
 }
 
 EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weights, data::BatchSource* recalibrate,
-                    std::int64_t recalibrate_batches, bool (*should_stop)()) {
+                    std::int64_t recalibrate_batches, bool (*should_stop)(), dist::Collective* world) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
   // The training run's BN running statistics average over many SQ draws (and weights) and match none of them:
@@ -136,7 +138,13 @@ EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weigh
   double loss_sum = 0;
   std::int64_t correct = 0, correct5 = 0, seen = 0;
   const bool top5 = test.classes() > 5;
-  while (const data::Batch* b = test.next()) {
+  for (std::int64_t index = 0;; ++index) {
+    if (world != nullptr && !dist::owns_batch(index, world->size(), world->rank())) {
+      if (!test.skip()) break;
+      continue;
+    }
+    const data::Batch* b = test.next();
+    if (b == nullptr) break;
     if (should_stop != nullptr && should_stop()) {
       r.interrupted = true;
       break;
@@ -148,6 +156,14 @@ EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weigh
     seen += b->size;
   }
   if (recal) trainer.restore_buffers(saved);
+  if (world != nullptr) {  // exact: integer counts, and the loss sums in double
+    double sums[4] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen), static_cast<double>(correct5)};
+    world->all_reduce_sum(sums, 4);
+    loss_sum = sums[0];
+    correct = static_cast<std::int64_t>(sums[1]);
+    seen = static_cast<std::int64_t>(sums[2]);
+    correct5 = static_cast<std::int64_t>(sums[3]);
+  }
   if (seen > 0 && !r.interrupted) {
     r.loss = loss_sum / static_cast<double>(seen);
     r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));

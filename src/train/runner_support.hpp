@@ -16,6 +16,10 @@
 #include "sq/train/run_config.hpp"
 #include "sq/train/trainer.hpp"
 
+namespace sq::dist {
+class Collective;
+}
+
 namespace sq::train::detail {
 
 // Installs SIGINT (Ctrl-C) and SIGTERM (cluster preemption: SLURM, Kubernetes) handlers that only record the
@@ -55,9 +59,10 @@ struct EvalResult {
 // and recalibrate_batches > 0 the BN running statistics are first recomputed for these weights over that many
 // batches of it (Trainer::recalibrate_bn) and restored after the pass, so training is left bit-for-bit as it was.
 // `should_stop` (when given) is asked before every batch: a stop request abandons the pass (interrupted).
+// `world` (data parallelism): this rank evaluates batches rank, rank + N, ... and the sums are all-reduced.
 EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weights,
                     data::BatchSource* recalibrate = nullptr, std::int64_t recalibrate_batches = 0,
-                    bool (*should_stop)() = nullptr);
+                    bool (*should_stop)() = nullptr, dist::Collective* world = nullptr);
 
 // SQ statistics of the last pipeline run, named after the quantized parameters (syncs; empty for FWN).
 std::vector<LayerSqStats> layer_stats(nn::Model& model, StreamHandle stream);

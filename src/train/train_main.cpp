@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "dist/run_world.hpp"
 #include "sq/core/error.hpp"
 #include "sq/nn/context.hpp"
 #include "sq/nn/models.hpp"
@@ -71,28 +72,37 @@ int train_cifar_main(int argc, const char* const* argv, std::ostream& out, std::
       return 0;
     }
     const RunOutcome outcome = run_training(config, cl.resume, out, stdout_is_terminal(), cl.overwrite);
+    // Data parallelism: rank 0 alone reports (every rank ran the same run and returns the same status).
+    const dist::RunWorld* world = dist::distributed_world_if_any();
+    std::ostream& shown = world != nullptr && !world->root() ? dist::null_stream() : out;
+    std::ostream& shown_err = world != nullptr && !world->root() ? dist::null_stream() : err;
     if (!outcome.stages.empty()) {
-      out << "\nper-stage summary (" << config.name << ", " << config.method() << "):\n"
-          << format_stage_table(outcome.stages);
+      shown << "\nper-stage summary (" << config.name << ", " << config.method() << "):\n"
+            << format_stage_table(outcome.stages);
     }
     switch (outcome.status) {
       case RunStatus::finished:
-        out << "final test error of the fully quantized network: " << std::fixed << std::setprecision(2)
-            << outcome.final_test_error << "% (accuracy " << 100.0 - outcome.final_test_error << "%)\n"
-            << "metrics: " << config.output_dir() << "/metrics.jsonl (plot: scripts/plot_metrics.py "
-            << config.output_dir() << "/metrics.jsonl)\n";
+        shown << "final test error of the fully quantized network: " << std::fixed << std::setprecision(2)
+              << outcome.final_test_error << "% (accuracy " << 100.0 - outcome.final_test_error << "%)\n"
+              << "metrics: " << config.output_dir() << "/metrics.jsonl (plot: scripts/plot_metrics.py "
+              << config.output_dir() << "/metrics.jsonl)\n";
         return kExitFinished;
-      case RunStatus::step_limit: out << outcome.message << "\n"; return kExitStepLimit;
+      case RunStatus::step_limit: shown << outcome.message << "\n"; return kExitStepLimit;
       case RunStatus::interrupted:
-        err << "train_cifar: " << outcome.message << "\n";
+        shown_err << "train_cifar: " << outcome.message << "\n";
         return outcome.signal == SIGTERM ? kExitTerminated : kExitInterrupted;
-      case RunStatus::diverged: err << "train_cifar: error: " << outcome.message << "\n"; return kExitDiverged;
+      case RunStatus::diverged: shown_err << "train_cifar: error: " << outcome.message << "\n"; return kExitDiverged;
     }
     return kExitError;
   } catch (const Error& e) {
+    // Data parallelism: one rank's error ends the whole job, naming the rank (the others would wait for it).
+    if (dist::RunWorld* world = dist::distributed_world_if_any())
+      world->collective->abort("train_cifar: error: " + e.message(), kExitError);
     err << "train_cifar: error: " << e.message() << "\n";
     return kExitError;
   } catch (const std::exception& e) {
+    if (dist::RunWorld* world = dist::distributed_world_if_any())
+      world->collective->abort(std::string("train_cifar: error: ") + e.what(), kExitError);
     err << "train_cifar: error: " << e.what() << "\n";
     return kExitError;
   }

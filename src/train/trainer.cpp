@@ -7,6 +7,7 @@
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
 #include "sq/data/batch_loader.hpp"
+#include "sq/dist/gradient_sync.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "train/nvtx_range.hpp"
 
@@ -147,6 +148,10 @@ void Trainer::step_body(const Tensor& images, const Tensor& labels, float lr, bo
     detail::NvtxRange range("backward");
     model_->root().backward(model_->loss().backward(ctx), ctx);
   }
+  if (options_.gradient_sync) {
+    detail::NvtxRange range("gradient all-reduce");
+    options_.gradient_sync->reduce(arena, ctx);
+  }
   {
     detail::NvtxRange range("sgd");
 #if SQ_WITH_CUDA
@@ -170,7 +175,8 @@ void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
   eval_prepared_ = false;
   last_loss_ = &model_->loss();
   const bool can_capture = ctx_->on_gpu() || options_.capture_hook_for_testing;
-  const bool want_graph = options_.use_graph && can_capture && graph_failure_.empty();
+  const bool want_graph = options_.use_graph && can_capture && graph_failure_.empty() &&
+                          (!options_.gradient_sync || options_.gradient_sync->capturable());
   // Eager. On the GPU the first step at a batch size also lets the libraries finish their lazy setup before
   // anything is captured; after a failed capture every step is eager.
   if (!want_graph || eager_steps_at_batch_ == 0 || (!graph_active() && !try_capture(images, labels, lr))) {

@@ -67,12 +67,12 @@ TEST(ImageLoader, SkipLandsWhereNextWould) {
                                      options(2, true));
   const auto full = epoch(loader, 3);
   loader.start_epoch(3);
-  loader.skip(2);
+  loader.skip_batches(2);
   const sq::data::Batch* b = loader.next();
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(b->index, 2);
   EXPECT_EQ(copy_of(*b), full[2]);
-  loader.skip(10);  // past the end: the epoch is over
+  loader.skip_batches(10);  // past the end: the epoch is over
   EXPECT_EQ(loader.next(), nullptr);
 }
 

@@ -38,6 +38,15 @@ class BatchLoader : public BatchSource {
   const Batch* next() override;
   // The same, as views assigned to the caller's tensors; false when the epoch is over.
   bool next(Tensor& images, Tensor& labels);
+  // Passes over the next batch without building it (an evaluation batch another rank takes); false at the end.
+  bool skip() override;
+
+  // Data parallelism (shuffling loaders; docs/DISTRIBUTED.md): batch_size() stays the global batch, and next()
+  // builds this rank's rows [rank * B / world, (rank + 1) * B / world) of each global batch of the same epoch
+  // order, so the images of a global step do not depend on the world size. B % world must be 0.
+  void set_shard(int rank, int world) override;
+  int shard_rank() const { return shard_rank_; }
+  int shard_world() const { return shard_world_; }
 
   std::int64_t samples() const override { return samples_; }
   int batch_size() const override { return batch_; }
@@ -67,6 +76,8 @@ class BatchLoader : public BatchSource {
   Tensor batch_images_;  // f32 [batch, C, OH, OW]
   Tensor batch_labels_;  // i32 [batch]
   Batch full_, tail_;    // views prepared once: next() allocates nothing
+
+  int shard_rank_ = 0, shard_world_ = 1;
 
   std::uint64_t epoch_ = 0;
   std::int64_t next_batch_ = 0;

@@ -30,11 +30,16 @@ class BatchSource {
   virtual ~BatchSource() = default;
   virtual void start_epoch(std::uint64_t epoch) = 0;
   virtual const Batch* next() = 0;
-  // Moves past `batches` batches of the current epoch without using them (a resumed run's position); the default
-  // builds and drops them, a streaming source only moves its position.
-  virtual void skip(std::int64_t batches) {
-    for (std::int64_t i = 0; i < batches; ++i) next();
+  // Passes over the next batch without building it (an evaluation batch another rank takes); false at the end.
+  virtual bool skip() = 0;
+  // Moves past `batches` batches of the current epoch without building them (a resumed run's position).
+  virtual void skip_batches(std::int64_t batches) {
+    for (std::int64_t i = 0; i < batches && skip(); ++i) {
+    }
   }
+  // Data parallelism (shuffling sources; docs/DISTRIBUTED.md): batch_size() stays the global batch and next()
+  // returns this rank's rows [rank * B / world, (rank + 1) * B / world) of each global batch. B % world == 0.
+  virtual void set_shard(int rank, int world) = 0;
   virtual std::int64_t samples() const = 0;
   virtual int batch_size() const = 0;
   virtual std::int64_t batches_per_epoch() const = 0;

@@ -47,7 +47,9 @@ class ImageFolderLoader : public BatchSource {
 
   void start_epoch(std::uint64_t epoch) override;
   const Batch* next() override;
-  void skip(std::int64_t batches) override;  // moves the position; the skipped batches are never decoded
+  bool skip() override;
+  void skip_batches(std::int64_t batches) override;  // moves the position; the skipped batches are never decoded
+  void set_shard(int rank, int world) override;
   std::int64_t samples() const override { return list_.size(); }
   int batch_size() const override { return options_.batch; }
   std::int64_t batches_per_epoch() const override;
@@ -65,6 +67,7 @@ class ImageFolderLoader : public BatchSource {
   void build_sample(std::int64_t batch, int row, Slot& slot, std::vector<std::uint8_t>& bytes, RgbImage& image,
                     JpegDecoder& decoder);
   std::int64_t rows_of(std::int64_t batch) const;
+  void make_batch_views();
 
   ImageList list_;
   Device device_;
@@ -85,6 +88,7 @@ class ImageFolderLoader : public BatchSource {
   std::int64_t next_batch_ = 0;  // the batch next() returns
   std::int64_t in_flight_ = 0;   // tasks being executed
   std::exception_ptr error_;
+  int shard_rank_ = 0, shard_world_ = 1;
   std::set<std::string> bad_;
 };
 

@@ -9,6 +9,10 @@
 #include "sq/core/device.hpp"
 #include "sq/core/stream.hpp"
 
+namespace sq::dist {
+class Collective;  // include/sq/dist/collective.hpp
+}
+
 namespace sq::nn {
 
 // GPU matrix math: strict fp32 (FMA sums of products: no TF32, no FFT / Winograd convolutions), or TF32 tensor cores
@@ -47,6 +51,9 @@ struct ExecutionContext {
   // Device-memory copy of the step for kernels captured in a CUDA graph (nullptr: use `step`).
   const std::uint64_t* device_step = nullptr;
   StreamHandle stream = nullptr;
+  // Data parallelism (docs/DISTRIBUTED.md): non-null makes every training-mode BatchNorm synchronised, its batch
+  // statistics (and backward sums) all-reduced over these ranks. CPU ranks only for now.
+  dist::Collective* sync_bn = nullptr;
   std::shared_ptr<CudaLibraries> cuda;  // set by make_context() on CUDA devices
 
   bool on_gpu() const { return device.is_cuda(); }

@@ -16,6 +16,9 @@
 namespace sq::data {
 class BatchSource;
 }
+namespace sq::dist {
+class GradientSync;  // include/sq/dist/gradient_sync.hpp
+}
 
 namespace sq::train {
 
@@ -38,6 +41,9 @@ struct TrainerOptions {
   // Where the trainer reports a change it makes on its own (a failed CUDA graph capture: eager steps from then
   // on). Empty: one line on stderr.
   std::function<void(const std::string&)> log;
+  // Data parallelism (docs/DISTRIBUTED.md): averages the gradients over the ranks between backward and SGD.
+  // Not owned; null: one process. One that cannot be recorded in a CUDA graph (MPI) makes every step eager.
+  dist::GradientSync* gradient_sync = nullptr;
   // Tests only: called where the step graph is captured (on the GPU inside the capture, before the step's work);
   // an exception from it is a capture failure. With it set, a CPU trainer goes through the graph path too, the
   // hook standing in for the capture (there is no graph to record on the CPU, so the steps stay eager).

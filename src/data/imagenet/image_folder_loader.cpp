@@ -49,7 +49,7 @@ namespace {
 void make_views(const Tensor& images, const Tensor& labels, int batch, std::int64_t tail_rows, Batch& full,
                 Batch& tail) {
   const Shape shape = images.shape();
-  full.images = images.view(0, shape);
+  full.images = images.view(0, {batch, shape[1], shape[2], shape[3]});
   full.labels = labels.view(0, {batch});
   full.size = batch;
   if (tail_rows > 0) {
@@ -76,13 +76,11 @@ ImageFolderLoader::ImageFolderLoader(ImageList list, Device device, ImageLoaderO
   options_.prefetch = std::max(2, options_.prefetch);
   const int threads = options_.threads > 0 ? options_.threads : default_loader_threads(!device.is_cpu());
   const int out = options_.transform.out_size;
-  const std::int64_t tail_rows = options_.shuffle ? 0 : list_.size() % options_.batch;
   const Shape shape = {options_.batch, 3, out, out};
   for (int s = 0; s < options_.prefetch; ++s) {
     auto slot = std::make_unique<Slot>();
     slot->images = Tensor(shape, DType::f32, Device::cpu());
     slot->labels = Tensor({options_.batch}, DType::i32, Device::cpu());
-    make_views(slot->images, slot->labels, options_.batch, tail_rows, slot->full, slot->tail);
     slots_.push_back(std::move(slot));
   }
   if (!device.is_cpu()) {
@@ -93,7 +91,6 @@ ImageFolderLoader::ImageFolderLoader(ImageList list, Device device, ImageLoaderO
     for (int i = 0; i < 2; ++i) {
       d.images[i] = Tensor(shape, DType::f32, device);
       d.labels[i] = Tensor({options_.batch}, DType::i32, device);
-      make_views(d.images[i], d.labels[i], options_.batch, tail_rows, d.full[i], d.tail[i]);
       SQ_CUDA_CHECK(cudaEventCreateWithFlags(&d.ready[i], cudaEventDisableTiming));
       SQ_CUDA_CHECK(cudaEventCreateWithFlags(&d.consumed[i], cudaEventDisableTiming));
     }
@@ -109,7 +106,32 @@ ImageFolderLoader::ImageFolderLoader(ImageList list, Device device, ImageLoaderO
     SQ_FAIL("ImageFolderLoader on " << device.str() << " in a build without CUDA");
 #endif
   }
+  make_batch_views();
   for (int t = 0; t < threads; ++t) workers_.emplace_back([this] { worker_main(); });
+}
+
+void ImageFolderLoader::make_batch_views() {
+  const int rows = options_.batch / shard_world_;
+  const std::int64_t tail_rows = options_.shuffle ? 0 : list_.size() % options_.batch;
+  for (auto& slot : slots_) make_views(slot->images, slot->labels, rows, tail_rows, slot->full, slot->tail);
+  if (device_buffers_) {
+    DeviceBuffers& d = *device_buffers_;
+    for (int i = 0; i < 2; ++i) make_views(d.images[i], d.labels[i], rows, tail_rows, d.full[i], d.tail[i]);
+  }
+}
+
+void ImageFolderLoader::set_shard(int rank, int world) {
+  SQ_CHECK(options_.shuffle, "ImageFolderLoader::set_shard: evaluation loaders are split by batches (skip())");
+  SQ_CHECK(world >= 1 && rank >= 0 && rank < world, "ImageFolderLoader::set_shard: rank " << rank << " of " << world);
+  SQ_CHECK(options_.batch % world == 0,
+           "the global batch " << options_.batch << " does not split into " << world << " equal parts");
+  std::unique_lock<std::mutex> lock(mutex_);
+  produce_batch_ = batches_per_epoch();
+  ready_cv_.wait(lock, [&] { return in_flight_ == 0; });
+  shard_rank_ = rank;
+  shard_world_ = world;
+  started_ = false;  // start_epoch again
+  make_batch_views();
 }
 
 ImageFolderLoader::~ImageFolderLoader() {
@@ -149,6 +171,7 @@ Shape ImageFolderLoader::image_shape() const {
 }
 
 std::int64_t ImageFolderLoader::rows_of(std::int64_t batch) const {
+  if (options_.shuffle) return options_.batch / shard_world_;  // full batches only; this rank's part
   return std::min<std::int64_t>(options_.batch, list_.size() - batch * options_.batch);
 }
 
@@ -182,9 +205,16 @@ void ImageFolderLoader::start_epoch(std::uint64_t epoch) {
   restart(epoch, 0);
 }
 
-void ImageFolderLoader::skip(std::int64_t batches) {
+void ImageFolderLoader::skip_batches(std::int64_t batches) {
   SQ_CHECK(started_, "ImageFolderLoader::skip before start_epoch");
   restart(epoch_, next_batch_ + batches);
+}
+
+bool ImageFolderLoader::skip() {
+  SQ_CHECK(started_, "ImageFolderLoader::skip before start_epoch");
+  if (next_batch_ >= batches_per_epoch()) return false;
+  restart(epoch_, next_batch_ + 1);
+  return true;
 }
 
 void ImageFolderLoader::worker_main() {
@@ -233,7 +263,8 @@ void ImageFolderLoader::worker_main() {
 void ImageFolderLoader::build_sample(std::int64_t batch, int row, Slot& slot, std::vector<std::uint8_t>& bytes,
                                      RgbImage& image, JpegDecoder& decoder) {
   const std::int64_t n = list_.size();
-  const std::int64_t position = batch * options_.batch + row;
+  const std::int64_t position =
+      batch * options_.batch + static_cast<std::int64_t>(shard_rank_) * (options_.batch / shard_world_) + row;
   const ImageTransformOptions& t = options_.transform;
   const int out = t.out_size;
   float* chw = slot.images.data<float>() +
@@ -285,7 +316,7 @@ const Batch* ImageFolderLoader::next() {
     error_ = nullptr;
     std::rethrow_exception(e);
   }
-  const bool tail = rows_of(batch) < options_.batch;
+  const bool tail = !options_.shuffle && rows_of(batch) < options_.batch;
   // The slot of the previous batch is released now (its batch was only valid until this call).
   next_batch_ = batch + 1;
   lock.unlock();

@@ -1,0 +1,42 @@
+// GradientSync: what the trainer calls between backward and SGD so that every rank's gradient arena becomes the
+// average over ranks (sum, then scale by 1 / N). CPU ranks: a bucketed all-reduce over a Collective (MPI); GPU
+// ranks: NCCL on a side stream, ordered by events (no host sync). docs/DISTRIBUTED.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "sq/core/device.hpp"
+#include "sq/dist/collective.hpp"
+
+namespace sq::nn {
+class ParameterArena;
+struct ExecutionContext;
+}  // namespace sq::nn
+
+namespace sq::dist {
+
+class GradientSync {
+ public:
+  virtual ~GradientSync() = default;
+  // Inside the step, after backward: grads() := the average of every rank's grads().
+  virtual void reduce(nn::ParameterArena& arena, nn::ExecutionContext& ctx) = 0;
+  // True when reduce() only enqueues device work that a CUDA graph may record (NCCL); false: the step runs eager.
+  virtual bool capturable() const = 0;
+  virtual int world_size() const = 0;
+};
+
+// Default bucket: 1 Mi floats (4 MiB) per all-reduce.
+constexpr std::int64_t kDefaultBucketElements = std::int64_t{1} << 20;
+
+// CPU arenas: all-reduce of the gradient arena in buckets over `collective` (which must outlive it).
+std::unique_ptr<GradientSync> make_host_gradient_sync(Collective& collective,
+                                                      std::int64_t bucket_elements = kDefaultBucketElements);
+
+// GPU arenas: an NCCL communicator over the ranks of `bootstrap` (rank 0's ncclUniqueId is broadcast over it),
+// one GPU (`device`) per rank. Throws sq::Error in builds without NCCL.
+std::unique_ptr<GradientSync> make_nccl_gradient_sync(Collective& bootstrap, Device device,
+                                                      std::int64_t bucket_elements = kDefaultBucketElements);
+bool nccl_available();
+
+}  // namespace sq::dist

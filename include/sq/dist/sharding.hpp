@@ -1,0 +1,35 @@
+// Pure arithmetic of data parallelism: which rows of a global batch a rank takes, which batches of an evaluation
+// pass, and how the gradient arena is cut into all-reduce buckets. docs/DISTRIBUTED.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sq::dist {
+
+// A rank's rows [begin, end) of a global batch of `global_batch` rows split over `world` ranks: equal shares,
+// so global_batch % world must be 0 (throws sq::Error saying what to change).
+struct RowRange {
+  std::int64_t begin = 0, end = 0;
+  std::int64_t size() const { return end - begin; }
+};
+RowRange shard_rows(std::int64_t global_batch, int world, int rank);
+
+// The per-rank batch for a configured batch: `batch_is_global` (the default: the config's batch is the global
+// batch, N-independent results) divides it by the world; otherwise it is per rank and the global is batch * world.
+std::int64_t per_rank_batch(std::int64_t batch, int world, bool batch_is_global);
+
+// Evaluation batches: rank r takes batches r, r + world, ... of a pass (any split gives the same sums).
+inline bool owns_batch(std::int64_t batch_index, int world, int rank) {
+  return batch_index % world == rank;
+}
+
+// Buckets of at most `bucket_elements` elements covering [0, numel) in reverse order (the last parameters' gradients
+// are the first backward finishes), each [begin, end).
+struct Bucket {
+  std::int64_t begin = 0, end = 0;
+};
+std::vector<Bucket> make_buckets(std::int64_t numel, std::int64_t bucket_elements);
+
+}  // namespace sq::dist

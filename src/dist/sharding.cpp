@@ -1,0 +1,37 @@
+// Row shards of a global batch, per-rank batch sizes and gradient buckets.
+#include "sq/dist/sharding.hpp"
+
+#include <algorithm>
+
+#include "sq/core/error.hpp"
+
+namespace sq::dist {
+
+RowRange shard_rows(std::int64_t global_batch, int world, int rank) {
+  SQ_CHECK(world >= 1 && rank >= 0 && rank < world, "shard_rows: rank " << rank << " of a world of " << world);
+  SQ_CHECK(global_batch > 0 && global_batch % world == 0,
+           "the global batch " << global_batch << " does not split into " << world
+                               << " equal per-rank batches: pick a batch that is a multiple of the number of ranks "
+                                  "(or --batch-per-rank)");
+  const std::int64_t share = global_batch / world;
+  return {share * rank, share * (rank + 1)};
+}
+
+std::int64_t per_rank_batch(std::int64_t batch, int world, bool batch_is_global) {
+  if (!batch_is_global) return batch;
+  return shard_rows(batch, world, 0).size();
+}
+
+std::vector<Bucket> make_buckets(std::int64_t numel, std::int64_t bucket_elements) {
+  SQ_CHECK(numel >= 0 && bucket_elements > 0,
+           "make_buckets: " << numel << " elements in buckets of " << bucket_elements);
+  std::vector<Bucket> out;
+  for (std::int64_t end = numel; end > 0;) {
+    const std::int64_t begin = std::max<std::int64_t>(0, end - bucket_elements);
+    out.push_back({begin, end});
+    end = begin;
+  }
+  return out;
+}
+
+}  // namespace sq::dist
