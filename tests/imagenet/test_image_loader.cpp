@@ -135,3 +135,29 @@ TEST(ImageLoader, BadFilesAreSkippedAndReportedOrFailNamingTheFile) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ImageLoader, ShardsAreTheRowsOfTheGlobalBatch) {
+  const sq::data::ImageList list = sq::data::scan_imagenet(tiny_imagenet(), true, 0);
+  sq::data::ImageFolderLoader whole(list, sq::Device::cpu(), options(2, true));
+  sq::data::ImageFolderLoader rank0(list, sq::Device::cpu(), options(1, true));
+  sq::data::ImageFolderLoader rank1(list, sq::Device::cpu(), options(1, true));
+  rank0.set_shard(0, 2);
+  rank1.set_shard(1, 2);
+  whole.start_epoch(2);
+  rank0.start_epoch(2);
+  rank1.start_epoch(2);
+  const sq::data::Batch* w = whole.next();
+  const std::vector<float> all(w->images.data<float>(), w->images.data<float>() + w->images.numel());
+  const sq::data::Batch* a = rank0.next();
+  const sq::data::Batch* b = rank1.next();
+  ASSERT_EQ(a->size, 2);
+  ASSERT_EQ(b->size, 2);
+  std::vector<float> joined(a->images.data<float>(), a->images.data<float>() + a->images.numel());
+  joined.insert(joined.end(), b->images.data<float>(), b->images.data<float>() + b->images.numel());
+  EXPECT_EQ(joined, all);
+  EXPECT_EQ(b->labels.data<std::int32_t>()[1], w->labels.data<std::int32_t>()[3]);
+}
+
+}  // namespace
