@@ -12,18 +12,21 @@ SQ_JOBS="${SQ_JOBS:-$(nproc)}"
 # (/usr/local/cuda); without them the CPU path is built.
 # libdnnl-dev: oneDNN, the CPU's convolutions and matmuls (optional at build time: without it the im2col + OpenBLAS
 # reference runs, several times slower).
+# libturbojpeg0-dev, libjpeg62-turbo-dev: JPEG decoding of ImageNet / image folders (optional at build time: without
+# them --dataset imagenet is unavailable); python3-pil: the ImageNet tests' reference decoder and JPEG writer.
 # libopenmpi-dev, openmpi-bin: MPI for data-parallel training (mpirun; optional at build time, SQ_ENABLE_MPI;
 # docs/DISTRIBUTED.md).
 SQ_DEBIAN_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libopenblas-dev libdnnl-dev
   libcli11-dev nlohmann-json3-dev zlib1g-dev libboost-context-dev dataset-fashion-mnist python3 python3-matplotlib
-  python3-venv libopenmpi-dev openmpi-bin)
+  python3-venv libopenmpi-dev openmpi-bin libturbojpeg0-dev libjpeg62-turbo-dev python3-pil)
 
 # clang and its runtimes (ASan, UBSan, libFuzzer) for scripts/test-sanitizers.sh and scripts/fuzz.sh only: the
 # normal build does not need them.
 SQ_SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev)
 SQ_CLANG_CXX="${SQ_CLANG_CXX:-clang++-14}"
 # Only for scripts/bench_cpu.sh --install-torch: PyTorch (on oneDNN 2.6 too) as the CPU benchmark's peer.
-SQ_BENCH_PACKAGES=(python3-torch)
+# python3-torchvision: the ImageNet loader benchmark's peer (scripts/bench_loader.py torch).
+SQ_BENCH_PACKAGES=(python3-torch python3-torchvision)
 
 sq_log() { printf '\033[1m[sq]\033[0m %s\n' "$*" >&2; }
 

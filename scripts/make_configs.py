@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes configs/*.json: the paper's experiments (SQ_SPEC section 8) and the quick CPU configs.
+"""Writes configs/*.json: the paper's experiments (SQ_SPEC section 8, and ImageNet from the authors' Caffe solvers
+in dongyp13/Stochastic-Quantization, ImageNet/<net>/<method>/solver*.prototxt) and the quick CPU configs.
 
 Run from the repository root after changing a setting here: python3 scripts/make_configs.py
 The files are committed; train_cifar reads them (train_cifar --config configs/<name>.json).
@@ -23,6 +24,19 @@ ARCHS = {
     "resnet56": {"batch": 128, "iterations": 64000, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,
                  "schedule": "multistep", "step_size": 0, "gamma": 0.1, "milestones": [32000, 48000]},
 }
+
+# ImageNet (the authors' solvers; every SQ stage is a full run of `iterations`, as their train.sh chains them).
+# Caffe's training batch (ResNet-18 100, AlexNet-BN 256) and test batch (50, 200: 50000 / test_iter); weight decay
+# 5e-5; multistep gamma 0.1. Inputs 224x224 for both (the Caffe data layers' crop_size).
+IMAGENET_ARCHS = {
+    "resnet18": ({"batch": 100, "iterations": 300000, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-5,
+                  "schedule": "multistep", "step_size": 0, "gamma": 0.1,
+                  "milestones": [100000, 150000, 200000, 250000]}, 50),
+    "alexnet_bn": ({"batch": 256, "iterations": 200000, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-5,
+                    "schedule": "multistep", "step_size": 0, "gamma": 0.1,
+                    "milestones": [100000, 150000, 180000]}, 200),
+}
+IMAGENET_NAMES = {"resnet18": "resnet18", "alexnet_bn": "alexnet-bn"}
 
 
 def config(name, arch, method, dataset, optim, run, data_extra=None, model_extra=None, comment=None):
@@ -70,6 +84,15 @@ def main():
                 written.append((name, config(name, arch, method, dataset, stretched, {},
                                              comment=f"{method} for SQ's budget: 4x the iterations of {arch}-sq-"
                                                      f"{method}-{dataset}'s 4 stages, schedule stretched 4x")))
+    for arch, (optim, eval_batch) in IMAGENET_ARCHS.items():
+        for method in METHODS:
+            name = f"imagenet-{IMAGENET_NAMES[arch]}-{method}"
+            written.append((name, config(name, arch, method, "imagenet", optim,
+                                         {"log_every": 200, "checkpoint_every": 10000},
+                                         data_extra={"eval_batch": eval_batch, "image_size": 224,
+                                                     "classes_limit": 0, "on_bad_image": "skip"},
+                                         comment="ImageNet: the authors' Caffe solver; data in data/imagenet "
+                                                 "(train/<wnid>/*.JPEG, val/); docs/IMAGENET.md")))
     # Quick configs: a small CNN on Fashion-MNIST that trains in minutes on a 2-core CPU (scripts/train.sh uses
     # quick-sq-twn-fashion-mnist when no GPU is visible). Shorter stages, cosine schedule, no augmentation.
     quick_optim = {"batch": 64, "iterations": 3000, "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4,

@@ -11,7 +11,9 @@ struct Entry {
 constexpr Entry kEntries[] = {{DatasetKind::cifar10, "cifar10"},
                               {DatasetKind::cifar100, "cifar100"},
                               {DatasetKind::cifar100_coarse, "cifar100-coarse"},
-                              {DatasetKind::fashion_mnist, "fashion-mnist"}};
+                              {DatasetKind::fashion_mnist, "fashion-mnist"},
+                              {DatasetKind::imagenet, "imagenet"},
+                              {DatasetKind::image_folder, "image-folder"}};
 }  // namespace
 
 DatasetKind parse_dataset_kind(const std::string& name) {
@@ -36,7 +38,12 @@ std::vector<std::string> dataset_names() {
   return names;
 }
 
+bool is_streamed(DatasetKind kind) {
+  return kind == DatasetKind::imagenet || kind == DatasetKind::image_folder;
+}
+
 std::string default_data_dir(DatasetKind kind) {
+  if (kind == DatasetKind::imagenet) return "data/imagenet";
   return kind == DatasetKind::fashion_mnist ? kFashionMnistDefaultDir : "data";
 }
 
@@ -47,6 +54,9 @@ Dataset load_dataset(DatasetKind kind, const std::string& dir, bool train) {
     case DatasetKind::cifar100: return load_cifar100(root, train, true);
     case DatasetKind::cifar100_coarse: return load_cifar100(root, train, false);
     case DatasetKind::fashion_mnist: return load_fashion_mnist(root, train);
+    case DatasetKind::imagenet:
+    case DatasetKind::image_folder:
+      SQ_FAIL(to_string(kind) << " is streamed from its folder, not loaded into memory: use ImageFolderLoader");
   }
   SQ_FAIL("unknown DatasetKind " << static_cast<int>(kind));
 }

@@ -1,5 +1,6 @@
-// Architecture builders: VGG-9, ResNet-(6n+2) and a small CNN as Sequentials, with a summary row per layer whose
-// output shape is tracked here as layers are added (the layers compute shapes only at setup).
+// Architecture builders: VGG-9, ResNet-(6n+2), the ImageNet nets (ResNet-18, AlexNet-BN) and a small CNN as
+// Sequentials, with a summary row per layer whose output shape is tracked here as layers are added (the layers compute
+// shapes only at setup).
 #include <algorithm>
 #include <utility>
 
@@ -51,12 +52,18 @@ class LayerTable {
   void conv_bn_relu(const std::string& name, int out, int kernel, int stride, int padding, bool quantized) {
     const std::int64_t h = (shape_.at(1) + 2 * padding - kernel) / stride + 1;
     const std::int64_t w = (shape_.at(2) + 2 * padding - kernel) / stride + 1;
+    SQ_CHECK(h >= 1 && w >= 1, name << " (" << kernel << "x" << kernel << ", stride " << stride << ") gets a "
+                                    << shape_.at(1) << "x" << shape_.at(2)
+                                    << " input: the image size is too small for this architecture");
     add(std::make_unique<Conv2d>(name, static_cast<int>(channels()), out, kernel, stride, padding, false, quantized),
         {out, h, w});
     add(std::make_unique<BatchNorm>("bn" + name.substr(4), out), shape_);
     add(std::make_unique<ReLU>(), shape_);
   }
   void max_pool(int kernel, int stride) {
+    SQ_CHECK(shape_.at(1) >= kernel && shape_.at(2) >= kernel,
+             "a " << kernel << "x" << kernel << " max pool gets a " << shape_.at(1) << "x" << shape_.at(2)
+                  << " input: the image size is too small for this architecture");
     add(std::make_unique<MaxPool2d>(kernel, stride),
         {channels(), (shape_.at(1) - kernel) / stride + 1, (shape_.at(2) - kernel) / stride + 1});
   }
@@ -132,6 +139,53 @@ void build_small_cnn(const ModelSpec& spec, bool quantize, LayerTable& t) {
   t.linear("fc", spec.classes, true, quantize && spec.quantize_last);
 }
 
+// He et al. 2016, ImageNet ResNet-18: conv 7x7/2 64 - max pool 3x3/2 - four stages of two basic blocks (64, 128,
+// 256, 512 channels; stride 2 and a projection shortcut at the start of stages 2-4) - global average pool -
+// FC(classes) with bias. The pool has no padding (MaxPool2d has none): 112 -> 55 at 224 inputs (56 in Caffe's
+// ceil mode); the stages then give 28, 14, 7 as usual. The authors' Caffe net also projects in stage 1's first
+// block (64 -> 64, 1x1); here that block has the identity shortcut, as in He et al.
+void build_resnet18(const ModelSpec& spec, bool quantize, LayerTable& t) {
+  t.conv_bn_relu("conv1", 64, 7, 2, 3, quantize && spec.quantize_first);
+  t.max_pool(3, 2);
+  const int widths[4] = {64, 128, 256, 512};
+  for (int stage = 0; stage < 4; ++stage) {
+    for (int b = 0; b < 2; ++b) {
+      const int stride = stage > 0 && b == 0 ? 2 : 1;
+      const std::int64_t h = (t.shape().at(1) - 1) / stride + 1;
+      const std::int64_t w = (t.shape().at(2) - 1) / stride + 1;
+      const std::string name = "stage" + std::to_string(stage + 1) + ".block" + std::to_string(b);
+      t.add(std::make_unique<BasicBlock>(name, static_cast<int>(t.channels()), widths[stage], stride, quantize),
+            {widths[stage], h, w});
+    }
+  }
+  t.global_avg_pool();
+  t.linear("fc", spec.classes, true, quantize && spec.quantize_last);
+}
+
+// AlexNet-BN as in the authors' Caffe definition (ImageNet/AlexNet-BN): conv 11x11/4 pad 2 96 - pool 3x3/2 -
+// conv 5x5 pad 2 256 (no groups) - pool - conv 3x3 384, 384, 256 - pool - FC4096 - FC4096 - FC(classes); BN +
+// ReLU after every conv and hidden FC, dropout .5 after both FC4096; no biases but the classifier's. 224 inputs:
+// 55, 27, 27, 13, 13, 6 -> 9216 features.
+void build_alexnet_bn(const ModelSpec& spec, bool quantize, LayerTable& t) {
+  t.conv_bn_relu("conv1", 96, 11, 4, 2, quantize && spec.quantize_first);
+  t.max_pool(3, 2);
+  t.conv_bn_relu("conv2", 256, 5, 1, 2, quantize);
+  t.max_pool(3, 2);
+  t.conv_bn_relu("conv3", 384, 3, 1, 1, quantize);
+  t.conv_bn_relu("conv4", 384, 3, 1, 1, quantize);
+  t.conv_bn_relu("conv5", 256, 3, 1, 1, quantize);
+  t.max_pool(3, 2);
+  t.flatten();
+  for (int i = 6; i <= 7; ++i) {
+    const std::string n = std::to_string(i);
+    t.linear("fc" + n, 4096, false, quantize);
+    t.add(std::make_unique<BatchNorm>("bnfc" + n, 4096), t.shape());
+    t.add(std::make_unique<ReLU>(), t.shape());
+    t.dropout("drop" + n, 0.5f * spec.dropout_scale);
+  }
+  t.linear("fc8", spec.classes, true, quantize && spec.quantize_last);
+}
+
 int resnet_blocks(const std::string& arch) {
   const int depth = std::stoi(arch.substr(6));
   return (depth - 2) / 6;
@@ -140,9 +194,13 @@ int resnet_blocks(const std::string& arch) {
 }  // namespace
 
 const std::vector<std::string>& known_architectures() {
-  static const std::vector<std::string> names = {"vgg9",     "resnet20",  "resnet32", "resnet44",
-                                                 "resnet56", "resnet110", "small_cnn"};
+  static const std::vector<std::string> names = {"vgg9",      "resnet20",  "resnet32", "resnet44",  "resnet56",
+                                                 "resnet110", "small_cnn", "resnet18", "alexnet_bn"};
   return names;
+}
+
+bool is_imagenet_architecture(const std::string& arch) {
+  return arch == "resnet18" || arch == "alexnet_bn";
 }
 
 void ModelSpec::validate() const {
@@ -167,6 +225,10 @@ Architecture build_architecture(const ModelSpec& spec, bool quantize) {
   LayerTable table(out, {spec.in_channels, spec.image_size, spec.image_size});
   if (spec.arch == "vgg9") {
     build_vgg9(spec, quantize, table);
+  } else if (spec.arch == "resnet18") {
+    build_resnet18(spec, quantize, table);
+  } else if (spec.arch == "alexnet_bn") {
+    build_alexnet_bn(spec, quantize, table);
   } else if (spec.arch == "small_cnn") {
     build_small_cnn(spec, quantize, table);
   } else {

@@ -82,6 +82,7 @@ Json to_json(const EpochMetrics& m) {
             {"test_loss", number(m.test_loss)},
             {"test_error_quantized", number(m.test_error_quantized)},
             {"test_error_hybrid", number(m.test_error_hybrid)},
+            {"test_error_top5", number(m.test_error_top5)},
             {"images_per_s", number(m.images_per_s)},
             {"elapsed_s", m.elapsed_s}};
   if (!m.layers.empty()) j["layers"] = layers_json(m.layers);

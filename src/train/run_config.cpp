@@ -166,6 +166,10 @@ std::string RunConfig::data_dir() const {
 }
 
 int RunConfig::classes() const {
+  // ImageNet: 1000 or the subset; an image folder: its class folders (0 here: counted when the folder is read).
+  if (data.dataset == "imagenet")
+    return data.classes_limit > 0 ? static_cast<int>(std::min<std::int64_t>(data.classes_limit, 1000)) : 1000;
+  if (data.dataset == "image-folder") return static_cast<int>(data.classes_limit);
   if (data.dataset == "cifar100") return 100;
   if (data.dataset == "cifar100-coarse") return 20;
   return 10;
@@ -211,9 +215,17 @@ std::string RunConfig::to_json(int indent, bool per_process) const {
                 {"quantize_last", model.quantize_last},
                 {"dropout_scale", model.dropout_scale},
                 {"decay_1d", model.decay_1d}};
-  j["data"] = {{"dataset", data.dataset},       {"dir", data.dir},   {"train_limit", data.train_limit},
-               {"test_limit", data.test_limit}, {"crop", data.crop}, {"flip", data.flip},
-               {"eval_batch", data.eval_batch}};
+  j["data"] = {{"dataset", data.dataset},
+               {"dir", data.dir},
+               {"train_limit", data.train_limit},
+               {"test_limit", data.test_limit},
+               {"crop", data.crop},
+               {"flip", data.flip},
+               {"eval_batch", data.eval_batch},
+               {"image_size", data.image_size},
+               {"classes_limit", data.classes_limit},
+               {"on_bad_image", data.on_bad_image},
+               {"loader_threads", data.loader_threads}};
   j["quant"] = {{"method", method()},       {"quantizer", quant.quantizer},
                 {"bits", quant.bits},       {"probability", quant.probability},
                 {"sampler", quant.sampler}, {"granularity", quant.granularity},
@@ -283,6 +295,10 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("crop", c.data.crop);
     s.read("flip", c.data.flip);
     s.read("eval_batch", c.data.eval_batch);
+    s.read("image_size", c.data.image_size);
+    s.read("classes_limit", c.data.classes_limit);
+    s.read("on_bad_image", c.data.on_bad_image);
+    s.read("loader_threads", c.data.loader_threads);
     s.refuse_unknown();
   }
   if (const Json* q = top.find("quant")) {

@@ -174,7 +174,9 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
 
   b.option(
        "--dataset", [](RunConfig& c) -> std::string& { return c.data.dataset; },
-       "cifar10, cifar100, cifar100-coarse (20 superclasses) or fashion-mnist (28x28 padded to 32x32)")
+       "cifar10, cifar100, cifar100-coarse (20 superclasses), fashion-mnist (28x28 padded to 32x32), imagenet "
+       "(<dir>/train/<wnid>/*.JPEG + <dir>/val) or image-folder (<dir>/train/<class>/*.jpg + <dir>/val/<class>); "
+       "docs/IMAGENET.md")
       ->group("Data");
   b.option(
        "--data-dir,--data", [](RunConfig& c) -> std::string& { return c.data.dir; },
@@ -195,6 +197,23 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
       ->group("Data");
   b.option(
        "--flip", [](RunConfig& c) -> bool& { return c.data.flip; }, "augmentation: random horizontal flip")
+      ->group("Data");
+  b.option(
+       "--image-size", [](RunConfig& c) -> int& { return c.data.image_size; },
+       "imagenet / image-folder: square input size (224; e.g. 64 for quick CPU runs)")
+      ->group("Data");
+  b.option(
+       "--classes-limit", [](RunConfig& c) -> std::int64_t& { return c.data.classes_limit; },
+       "imagenet / image-folder: use the first N classes (sorted folder names) only (0: all)")
+      ->group("Data");
+  b.option(
+       "--on-bad-image", [](RunConfig& c) -> std::string& { return c.data.on_bad_image; },
+       "imagenet / image-folder: a file that cannot be decoded is skipped (reported once) or fails the run: "
+       "skip or fail")
+      ->group("Data");
+  b.option(
+       "--loader-threads", [](RunConfig& c) -> std::int64_t& { return c.data.loader_threads; },
+       "imagenet / image-folder: JPEG decode threads (0: the cores, less one on a GPU); results do not depend on it")
       ->group("Data");
   b.option(
        "--eval-batch", [](RunConfig& c) -> int& { return c.data.eval_batch; }, "batch size of the test-set evaluation")

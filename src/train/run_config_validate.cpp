@@ -17,8 +17,8 @@ const std::vector<std::string> kQuantizers = {"none", "bwn", "twn", "twn-caffe",
 const std::vector<std::string> kProbabilities = {"constant", "linear", "softmax", "sigmoid"};
 const std::vector<std::string> kSamplers = {"topk", "roulette", "sorted", "frozen", "caffe"};
 const std::vector<std::string> kGranularities = {"channel", "element"};
-const std::vector<std::string> kArchitectures = {"vgg9",     "resnet20",  "resnet32", "resnet44",
-                                                 "resnet56", "resnet110", "small_cnn"};
+const std::vector<std::string> kArchitectures = {"vgg9",      "resnet20",  "resnet32", "resnet44",  "resnet56",
+                                                 "resnet110", "small_cnn", "resnet18", "alexnet_bn"};
 const std::vector<std::string> kSchedules = {"constant", "step", "multistep", "cosine"};
 
 using detail::contains;
@@ -90,6 +90,10 @@ void RunConfig::validate(const std::string& source) const {
          "data.train_limit (" + std::to_string(data.train_limit) + ") is smaller than one batch (" +
              std::to_string(optim.batch) + ")");
   p.in_range("data.eval_batch", data.eval_batch);
+  p.in_range("data.image_size", data.image_size);
+  p.in_range("data.classes_limit", data.classes_limit);
+  p.in_range("data.loader_threads", data.loader_threads);
+  p.one_of("data.on_bad_image", data.on_bad_image, {"skip", "fail"});
   p.one_of("quant.quantizer", quant.quantizer, kQuantizers);
   p.one_of("quant.probability", quant.probability, kProbabilities);
   p.one_of("quant.sampler", quant.sampler, kSamplers);

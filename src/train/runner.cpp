@@ -22,6 +22,7 @@
 #include "sq/version.hpp"
 #include "train/atomic_file.hpp"
 #include "train/nvtx_range.hpp"
+#include "train/run_data.hpp"
 #include "train/run_folder.hpp"
 #include "train/runner_state.hpp"
 #include "train/runner_support.hpp"
@@ -78,23 +79,10 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   ctx.seed = config.run.seed;
   ctx.cpu_conv = nn::parse_cpu_conv(config.run.cpu_conv);
   set_cpu_threads(static_cast<int>(config.run.threads));
-  const data::DatasetKind kind = data::parse_dataset_kind(config.data.dataset);
-  data::Dataset train_set = data::load_dataset(kind, config.data.dir, /*train=*/true);
-  data::Dataset test_set = data::load_dataset(kind, config.data.dir, /*train=*/false);
-  limit(train_set, config.data.train_limit);
-  limit(test_set, config.data.test_limit);
-  SQ_CHECK(train_set.size() >= config.optim.batch,
-           "the training set has " << train_set.size() << " images, fewer than one batch of " << config.optim.batch);
-  const data::Normalization norm = data::compute_normalization(train_set);
-  data::BatchLoader train_loader(train_set, device, train_augmentation(config, kind), norm, config.optim.batch,
-                                 config.run.seed, /*shuffle=*/true, ctx.stream);
-  data::BatchLoader test_loader(test_set, device, data::default_augmentation(kind, /*train=*/false), norm,
-                                config.data.eval_batch, config.run.seed, /*shuffle=*/false, ctx.stream);
-  // BN recalibration before each evaluation: its own training-set loader (the training loader's position must not
-  // move), training augmentation, the training batch (no new model shape), and a fixed seed (run seed +
-  // kBnRecalibrationSeed), so every evaluation recalibrates over the same images.
-  data::BatchLoader recalibrate_loader(train_set, device, train_augmentation(config, kind), norm, config.optim.batch,
-                                       config.run.seed + kBnRecalibrationSeed, /*shuffle=*/true, ctx.stream);
+  RunData run_data = make_run_data(config, device, ctx.stream);
+  data::BatchSource& train_loader = *run_data.train;
+  data::BatchSource& test_loader = *run_data.test;
+  data::BatchSource& recalibrate_loader = *run_data.recalibrate;
   const std::int64_t recalibrate_batches = config.run.bn_recalibrate_batches;
   if (world.distributed()) {  // the configured batch is the global batch: each rank takes its rows of it
     train_loader.set_shard(world.rank(), world.size());
@@ -103,9 +91,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
 
   nn::ModelSpec spec;
   spec.arch = config.model.arch;
-  spec.in_channels = train_set.channels();
-  spec.classes = train_set.classes;
-  spec.image_size = static_cast<int>(train_loader.image_shape()[2]);
+  spec.in_channels = run_data.channels;
+  spec.classes = run_data.classes;
+  spec.image_size = run_data.image_size;
   spec.quantize_first = config.model.quantize_first;
   spec.quantize_last = config.model.quantize_last;
   spec.dropout_scale = static_cast<float>(config.model.dropout_scale);
@@ -180,8 +168,9 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   out << "train_cifar: " << config.name << " (" << config.method() << ", " << config.model.arch << ", "
       << config.data.dataset << ") on " << describe_device(device)
       << (world.distributed() ? " x " + world.collective->describe() : std::string()) << "\n"
-      << "  data: " << train_set.size() << " training / " << test_set.size() << " test images, " << steps_per_epoch
-      << " steps per epoch; " << stages << " stage(s) of " << iterations << " steps; output " << dir << "\n";
+      << "  data: " << run_data.train_size << " training / " << run_data.test_size << " test images, "
+      << steps_per_epoch << " steps per epoch; " << stages << " stage(s) of " << iterations << " steps; output " << dir
+      << "\n";
   if (!resume.empty()) {
     out << "  resumed from " << resume << " at stage " << state.position.stage + 1 << ", step " << state.position.step
         << " (global step " << state.position.global_step << ")";
@@ -267,7 +256,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
             // same epoch and skips the batches already trained on.
             const std::int64_t epoch = pos.step / steps_per_epoch;
             train_loader.start_epoch((static_cast<std::uint64_t>(pos.stage) << 32) | static_cast<std::uint64_t>(epoch));
-            for (std::int64_t skip = 0; skip < in_epoch; ++skip) train_loader.next();
+            train_loader.skip_batches(in_epoch);
             loader_ready = true;
           }
           batch = train_loader.next();
@@ -401,13 +390,14 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
         m.test_loss = last_quantized.loss;
         m.test_error_quantized = last_quantized.error;
         m.test_error_hybrid = last_hybrid.error;
+        m.test_error_top5 = last_quantized.top5_error;
         if (!std::isfinite(state.best_test_error) || last_quantized.error < state.best_test_error) {
           state.best_test_error = last_quantized.error;
         }
         progress.break_line();
         out << "  stage " << pos.stage + 1 << " epoch " << epoch + 1 << ": train loss " << fixed2(m.train_loss)
             << ", train err " << fixed2(m.train_error) << "%, test err " << fixed2(m.test_error_quantized)
-            << "% quantized"
+            << "% quantized" << (std::isfinite(m.test_error_top5) ? " (top-5 " + fixed2(m.test_error_top5) + "%)" : "")
             << (std::isfinite(m.test_error_hybrid) ? ", " + fixed2(m.test_error_hybrid) + "% hybrid" : "") << "\n"
             << std::flush;
       }

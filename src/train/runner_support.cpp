@@ -121,7 +121,7 @@ std::uint64_t eval_draw_step(std::uint64_t eval_seed) {
   return (std::uint64_t{1} << 46) + eval_seed % (std::uint64_t{1} << 45);
 }
 
-EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights, data::BatchLoader* recalibrate,
+EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weights, data::BatchSource* recalibrate,
                     std::int64_t recalibrate_batches, bool (*should_stop)(), dist::Collective* world) {
   detail::NvtxRange range("eval");
   trainer.prepare_eval(weights);
@@ -136,7 +136,8 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
   EvalResult r;
   test.start_epoch(0);
   double loss_sum = 0;
-  std::int64_t correct = 0, seen = 0;
+  std::int64_t correct = 0, correct5 = 0, seen = 0;
+  const bool top5 = test.classes() > 5;
   for (std::int64_t index = 0;; ++index) {
     if (world != nullptr && !dist::owns_batch(index, world->size(), world->rank())) {
       if (!test.skip()) break;
@@ -151,19 +152,22 @@ EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weigh
     trainer.eval_batch(b->images, b->labels);
     loss_sum += static_cast<double>(trainer.read_loss()) * static_cast<double>(b->size);
     correct += trainer.read_correct();
+    if (top5) correct5 += trainer.read_top_k_correct(b->labels, 5);
     seen += b->size;
   }
   if (recal) trainer.restore_buffers(saved);
   if (world != nullptr) {  // exact: integer counts, and the loss sums in double
-    double sums[3] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
-    world->all_reduce_sum(sums, 3);
+    double sums[4] = {loss_sum, static_cast<double>(correct), static_cast<double>(seen), static_cast<double>(correct5)};
+    world->all_reduce_sum(sums, 4);
     loss_sum = sums[0];
     correct = static_cast<std::int64_t>(sums[1]);
     seen = static_cast<std::int64_t>(sums[2]);
+    correct5 = static_cast<std::int64_t>(sums[3]);
   }
   if (seen > 0 && !r.interrupted) {
     r.loss = loss_sum / static_cast<double>(seen);
     r.error = 100.0 * (1.0 - static_cast<double>(correct) / static_cast<double>(seen));
+    if (top5) r.top5_error = 100.0 * (1.0 - static_cast<double>(correct5) / static_cast<double>(seen));
   }
   return r;
 }

@@ -51,16 +51,17 @@ inline constexpr std::uint64_t kBnRecalibrationSeed = 0x626e63616c;  // "bncal"
 
 struct EvalResult {
   double loss = kNotMeasured;
-  double error = kNotMeasured;  // %
-  bool interrupted = false;     // `should_stop` said so: the pass was abandoned, loss and error are not measured
+  double error = kNotMeasured;       // %
+  double top5_error = kNotMeasured;  // %, when the model has more than 5 classes
+  bool interrupted = false;          // `should_stop` said so: the pass was abandoned, loss and error are not measured
 };
 // One pass over the test loader with the given weights (waits for the device once per batch). With `recalibrate`
 // and recalibrate_batches > 0 the BN running statistics are first recomputed for these weights over that many
 // batches of it (Trainer::recalibrate_bn) and restored after the pass, so training is left bit-for-bit as it was.
 // `should_stop` (when given) is asked before every batch: a stop request abandons the pass (interrupted).
 // `world` (data parallelism): this rank evaluates batches rank, rank + N, ... and the sums are all-reduced.
-EvalResult evaluate(Trainer& trainer, data::BatchLoader& test, EvalWeights weights,
-                    data::BatchLoader* recalibrate = nullptr, std::int64_t recalibrate_batches = 0,
+EvalResult evaluate(Trainer& trainer, data::BatchSource& test, EvalWeights weights,
+                    data::BatchSource* recalibrate = nullptr, std::int64_t recalibrate_batches = 0,
                     bool (*should_stop)() = nullptr, dist::Collective* world = nullptr);
 
 // SQ statistics of the last pipeline run, named after the quantized parameters (syncs; empty for FWN).

@@ -283,6 +283,7 @@ void Trainer::eval_batch(const Tensor& images, const Tensor& labels) {
   try {
     const Tensor& logits = net.root->forward(images, ctx);
     net.loss->forward(logits, labels, ctx);
+    last_eval_logits_ = &logits;
   } catch (...) {
     ctx.training = was_training;
     throw;
@@ -290,7 +291,7 @@ void Trainer::eval_batch(const Tensor& images, const Tensor& labels) {
   ctx.training = was_training;
 }
 
-void Trainer::recalibrate_bn(data::BatchLoader& loader, std::int64_t batches) {
+void Trainer::recalibrate_bn(data::BatchSource& loader, std::int64_t batches) {
   detail::NvtxRange range("bn recalibration");
   SQ_CHECK(eval_prepared_, "Trainer::recalibrate_bn: call prepare_eval(weights) first (it writes the weights)");
   SQ_CHECK(batches >= 0, "Trainer::recalibrate_bn: batches must be >= 0, got " << batches);
@@ -355,6 +356,26 @@ float Trainer::read_loss() {
 
 std::int64_t Trainer::read_correct() {
   return (last_loss_ ? *last_loss_ : model_->loss()).read_correct();
+}
+
+std::int64_t Trainer::read_top_k_correct(const Tensor& labels, int k) {
+  SQ_CHECK(last_eval_logits_ != nullptr, "Trainer::read_top_k_correct: no evaluation batch yet");
+  wait_for_device(*ctx_);
+  const Tensor logits = last_eval_logits_->to(Device::cpu());
+  const std::vector<std::int32_t> truth = labels.to_vector<std::int32_t>();
+  const std::int64_t rows = logits.dim(0), classes = logits.dim(1);
+  SQ_CHECK(static_cast<std::int64_t>(truth.size()) == rows,
+           "Trainer::read_top_k_correct: " << truth.size() << " labels for " << rows << " rows of logits");
+  const float* z = logits.data<float>();
+  std::int64_t correct = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = z + r * classes;
+    const float mine = row[truth[static_cast<std::size_t>(r)]];
+    std::int64_t above = 0;  // classes ranked strictly above the true one
+    for (std::int64_t c = 0; c < classes; ++c) above += row[c] > mine ? 1 : 0;
+    correct += above < k ? 1 : 0;
+  }
+  return correct;
 }
 
 void Trainer::set_ratio(double ratio) {

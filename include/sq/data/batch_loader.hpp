@@ -8,17 +8,10 @@
 #include "sq/core/stream.hpp"
 #include "sq/core/tensor.hpp"
 #include "sq/data/augment.hpp"
+#include "sq/data/batch_source.hpp"
 #include "sq/data/dataset.hpp"
 
 namespace sq::data {
-
-// A batch: views of the loader's buffers, valid until the loader's next batch is built on its stream.
-struct Batch {
-  Tensor images;  // f32 [size, C, out_height, out_width] on the loader's device
-  Tensor labels;  // i32 [size]
-  std::int64_t size = 0;
-  std::int64_t index = 0;  // batch number within the epoch
-};
 
 // Usage:
 //   BatchLoader train(data, device, cifar_augmentation(true), norm, 128, seed, /*shuffle=*/true, ctx.stream);
@@ -34,33 +27,33 @@ struct Batch {
 // build the same batches bit for bit.
 // On a GPU next() only launches work on `stream` (no sync, no allocation); the batch is ready in stream order, so
 // consume it on the same stream. On the CPU next() builds the batch before returning.
-class BatchLoader {
+class BatchLoader : public BatchSource {
  public:
   BatchLoader(const Dataset& data, Device device, AugmentOptions augment, const Normalization& normalization, int batch,
               std::uint64_t seed, bool shuffle, StreamHandle stream = nullptr);
 
   // Sets the epoch's order (and augmentation draws); rewinds to the first batch. Host work plus one copy.
-  void start_epoch(std::uint64_t epoch);
+  void start_epoch(std::uint64_t epoch) override;
   // Builds the next batch of the epoch; nullptr when the epoch is over (call start_epoch again).
-  const Batch* next();
+  const Batch* next() override;
   // The same, as views assigned to the caller's tensors; false when the epoch is over.
   bool next(Tensor& images, Tensor& labels);
   // Passes over the next batch without building it (an evaluation batch another rank takes); false at the end.
-  bool skip();
+  bool skip() override;
 
   // Data parallelism (shuffling loaders; docs/DISTRIBUTED.md): batch_size() stays the global batch, and next()
   // builds this rank's rows [rank * B / world, (rank + 1) * B / world) of each global batch of the same epoch
   // order, so the images of a global step do not depend on the world size. B % world must be 0.
-  void set_shard(int rank, int world);
+  void set_shard(int rank, int world) override;
   int shard_rank() const { return shard_rank_; }
   int shard_world() const { return shard_world_; }
 
-  std::int64_t samples() const { return samples_; }
-  int batch_size() const { return batch_; }
-  std::int64_t batches_per_epoch() const;
+  std::int64_t samples() const override { return samples_; }
+  int batch_size() const override { return batch_; }
+  std::int64_t batches_per_epoch() const override;
   std::int64_t samples_per_epoch() const;  // samples seen in one epoch (drops the partial batch when shuffling)
-  Shape image_shape() const;               // [batch, C, out_height, out_width]
-  int classes() const { return classes_; }
+  Shape image_shape() const override;      // [batch, C, out_height, out_width]
+  int classes() const override { return classes_; }
   Device device() const { return device_; }
   std::uint64_t epoch() const { return epoch_; }
   const std::vector<std::int32_t>& order() const { return order_host_; }  // the epoch's order (empty: identity)

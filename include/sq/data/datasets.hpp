@@ -10,7 +10,10 @@
 
 namespace sq::data {
 
-enum class DatasetKind { cifar10, cifar100, cifar100_coarse, fashion_mnist };
+// imagenet and image_folder are JPEG folders streamed from disk (ImageFolderLoader, docs/IMAGENET.md), not loaded
+// into memory: load_dataset refuses them.
+enum class DatasetKind { cifar10, cifar100, cifar100_coarse, fashion_mnist, imagenet, image_folder };
+bool is_streamed(DatasetKind kind);
 
 DatasetKind parse_dataset_kind(const std::string& name);  // throws sq::Error listing the known names
 std::string to_string(DatasetKind kind);

@@ -22,7 +22,9 @@ class SqPipeline;
 namespace sq::nn {
 
 struct ModelSpec {
-  std::string arch = "vgg9";   // "vgg9", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "small_cnn"
+  // "vgg9", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "small_cnn"; ImageNet (224x224 inputs,
+  // any size >= 32 / 64): "resnet18", "alexnet_bn" (docs/IMAGENET.md)
+  std::string arch = "vgg9";
   int in_channels = 3;         // 1 (Fashion-MNIST, padded to 32x32) or 3 (CIFAR)
   int classes = 10;            // 10 or 100
   int image_size = 32;         // square inputs; VGG-9 needs a multiple of 8
@@ -36,6 +38,8 @@ struct ModelSpec {
 
 // All architectures build_model knows, in the order a help text lists them.
 const std::vector<std::string>& known_architectures();
+// resnet18 and alexnet_bn: 224x224 ImageNet networks (tens of millions of weights; alexnet_bn needs inputs >= 63).
+bool is_imagenet_architecture(const std::string& arch);
 
 // One row of a model summary: a top-level layer (a BasicBlock counts as one row).
 struct LayerInfo {

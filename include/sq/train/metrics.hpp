@@ -53,6 +53,7 @@ struct EpochMetrics {
   double test_loss = kNotMeasured;             // of the fully quantized network
   double test_error_quantized = kNotMeasured;  // %, r = 1 deterministic (the headline number)
   double test_error_hybrid = kNotMeasured;     // %, the hybrid at the stage's ratio with the eval seed (r < 1)
+  double test_error_top5 = kNotMeasured;       // %, fully quantized, top-5 (models with more than 5 classes)
   double images_per_s = kNotMeasured;
   double elapsed_s = 0;
   std::vector<LayerSqStats> layers;

@@ -30,6 +30,13 @@ struct DataConfig {
   bool crop = true;                 // pad + random 32x32 crop
   bool flip = true;                 // random horizontal flip
   int eval_batch = 200;
+  // imagenet / image-folder only (docs/IMAGENET.md): the square input size (224; smaller for quick runs), the
+  // first N classes (0: all), what to do with a file that does not decode (skip or fail), and the decode threads
+  // (per process: results do not depend on them; 0: the cores, less one on a GPU).
+  int image_size = 224;
+  std::int64_t classes_limit = 0;
+  std::string on_bad_image = "skip";
+  std::int64_t loader_threads = 0;
 };
 
 struct QuantConfig {

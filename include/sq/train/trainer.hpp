@@ -14,7 +14,7 @@
 #include "sq/train/optimizer.hpp"
 
 namespace sq::data {
-class BatchLoader;
+class BatchSource;
 }
 namespace sq::dist {
 class GradientSync;  // include/sq/dist/gradient_sync.hpp
@@ -77,7 +77,7 @@ class Trainer {
   // off) on batches from `loader` (epoch 0 first, the next epochs if it runs out), with momentum 1 / (k + 1) for
   // batch k, so the running statistics become the plain average of the batch statistics (PyTorch's
   // momentum=None). The model is set up for the loader's batch when it differs. Outside steps only.
-  void recalibrate_bn(data::BatchLoader& loader, std::int64_t batches);
+  void recalibrate_bn(data::BatchSource& loader, std::int64_t batches);
   // Copies of the model's buffers (BN running statistics) and their restoration, around a recalibration.
   std::vector<Tensor> copy_buffers();
   void restore_buffers(const std::vector<Tensor>& saved);
@@ -86,6 +86,9 @@ class Trainer {
   // reads of device tensors (weights for a checkpoint) must first wait for the context's stream too.
   float read_loss();
   std::int64_t read_correct();
+  // After eval_batch: how many of `labels` are among the k highest logits (top-5 error on ImageNet). Waits for
+  // the device and copies the logits to the host (evaluation only).
+  std::int64_t read_top_k_correct(const Tensor& labels, int k);
 
   // Global optimisation step: SQ draws and dropout masks are functions of (seed, step, ...). Set on resume.
   std::uint64_t step() const { return step_; }
@@ -124,6 +127,7 @@ class Trainer {
   EvalWeights eval_weights_ = EvalWeights::quantized;
   bool eval_prepared_ = false;
   nn::SoftmaxCrossEntropy* last_loss_ = nullptr;  // the loss of the last step or evaluation batch
+  const Tensor* last_eval_logits_ = nullptr;      // the logits of the last evaluation batch
   std::string graph_failure_;
   std::uint64_t graph_workspace_generation_ = 0;  // the context's cuDNN workspace, when the graph was recorded
   std::unique_ptr<detail::StepGraph> graph_;
