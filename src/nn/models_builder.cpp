@@ -109,21 +109,27 @@ void build_vgg9(const ModelSpec& spec, bool quantize, LayerTable& t) {
   t.linear("fc3", spec.classes, true, quantize && spec.quantize_last);
 }
 
-// He et al. 2016, CIFAR variant: conv16, three stages of n basic blocks (16, 32, 64 channels; stride 2 at the
-// start of stages 2 and 3 with projection shortcuts + BN), global average pool, FC(classes) with bias.
-void build_resnet(const ModelSpec& spec, bool quantize, int blocks_per_stage, LayerTable& t) {
-  t.conv_bn_relu("conv1", 16, 3, 1, 1, quantize && spec.quantize_first);
-  const int widths[3] = {16, 32, 64};
-  for (int stage = 0; stage < 3; ++stage) {
+// Stages of basic blocks (stage<i>.block<b>), one per width: stride 2 at the start of every stage after the first
+// (the block projects its shortcut wherever the shape changes). Shared by the CIFAR ResNets and ResNet-18.
+void add_basic_block_stages(std::initializer_list<int> widths, int blocks_per_stage, bool quantize, LayerTable& t) {
+  int stage = 0;
+  for (const int width : widths) {
     for (int b = 0; b < blocks_per_stage; ++b) {
       const int stride = stage > 0 && b == 0 ? 2 : 1;
       const std::int64_t h = (t.shape().at(1) - 1) / stride + 1;
       const std::int64_t w = (t.shape().at(2) - 1) / stride + 1;
       const std::string name = "stage" + std::to_string(stage + 1) + ".block" + std::to_string(b);
-      t.add(std::make_unique<BasicBlock>(name, static_cast<int>(t.channels()), widths[stage], stride, quantize),
-            {widths[stage], h, w});
+      t.add(std::make_unique<BasicBlock>(name, static_cast<int>(t.channels()), width, stride, quantize), {width, h, w});
     }
+    ++stage;
   }
+}
+
+// He et al. 2016, CIFAR variant: conv16, three stages of n basic blocks (16, 32, 64 channels; stride 2 at the
+// start of stages 2 and 3 with projection shortcuts + BN), global average pool, FC(classes) with bias.
+void build_resnet(const ModelSpec& spec, bool quantize, int blocks_per_stage, LayerTable& t) {
+  t.conv_bn_relu("conv1", 16, 3, 1, 1, quantize && spec.quantize_first);
+  add_basic_block_stages({16, 32, 64}, blocks_per_stage, quantize, t);
   t.global_avg_pool();
   t.linear("fc", spec.classes, true, quantize && spec.quantize_last);
 }
@@ -147,17 +153,7 @@ void build_small_cnn(const ModelSpec& spec, bool quantize, LayerTable& t) {
 void build_resnet18(const ModelSpec& spec, bool quantize, LayerTable& t) {
   t.conv_bn_relu("conv1", 64, 7, 2, 3, quantize && spec.quantize_first);
   t.max_pool(3, 2);
-  const int widths[4] = {64, 128, 256, 512};
-  for (int stage = 0; stage < 4; ++stage) {
-    for (int b = 0; b < 2; ++b) {
-      const int stride = stage > 0 && b == 0 ? 2 : 1;
-      const std::int64_t h = (t.shape().at(1) - 1) / stride + 1;
-      const std::int64_t w = (t.shape().at(2) - 1) / stride + 1;
-      const std::string name = "stage" + std::to_string(stage + 1) + ".block" + std::to_string(b);
-      t.add(std::make_unique<BasicBlock>(name, static_cast<int>(t.channels()), widths[stage], stride, quantize),
-            {widths[stage], h, w});
-    }
-  }
+  add_basic_block_stages({64, 128, 256, 512}, 2, quantize, t);
   t.global_avg_pool();
   t.linear("fc", spec.classes, true, quantize && spec.quantize_last);
 }
