@@ -1,8 +1,10 @@
-// Gradient averaging for CPU ranks: the arena's gradients all-reduced over the collective in buckets (last
-// parameters first), then scaled by 1 / N. Deterministic for a fixed N: MPI's reduction order depends only on the
+// Gradient averaging for CPU ranks: the arena's gradients all-reduced over the collective in buckets, each as soon
+// as the layers that write it have finished backward (the same schedule as the GPU's, BackwardBuckets), then
+// scaled by 1 / N. Deterministic for a fixed N: MPI's reduction order depends only on the
 // world, and every rank receives the same sums.
 #include <vector>
 
+#include "dist/backward_buckets.hpp"
 #include "sq/core/error.hpp"
 #include "sq/dist/gradient_sync.hpp"
 #include "sq/dist/sharding.hpp"
@@ -15,32 +17,37 @@ namespace {
 class HostGradientSync final : public GradientSync {
  public:
   HostGradientSync(Collective& collective, std::int64_t bucket_elements)
-      : collective_(&collective), bucket_elements_(bucket_elements) {}
+      : collective_(&collective), buckets_(bucket_elements) {}
 
-  void reduce(nn::ParameterArena& arena, nn::ExecutionContext& ctx) override {
+  void begin_backward(nn::ParameterArena& arena, nn::ExecutionContext& ctx) override {
     SQ_CHECK(!ctx.on_gpu() && arena.device().is_cpu(),
              "the MPI gradient all-reduce runs on CPU ranks; GPU ranks use NCCL (make_nccl_gradient_sync)");
-    const int world = collective_->size();
-    if (world == 1) return;
-    if (static_cast<std::int64_t>(buckets_.size()) == 0 || numel_ != arena.numel()) {
-      buckets_ = make_buckets(arena.numel(), bucket_elements_);  // once per arena, outside the steady state
-      numel_ = arena.numel();
-    }
-    float* g = arena.grads().data<float>();
-    const float scale = 1.f / static_cast<float>(world);
-    for (const Bucket& b : buckets_) {
-      collective_->all_reduce_sum(g + b.begin, b.end - b.begin);
-      for (std::int64_t i = b.begin; i < b.end; ++i) g[i] *= scale;
-    }
+    buckets_.begin(arena);
+    grads_ = arena.grads().data<float>();
+  }
+  void grads_ready(const nn::Module& layer, nn::ExecutionContext&) override { launch(buckets_.layer_done(layer)); }
+  void reduce(nn::ParameterArena& arena, nn::ExecutionContext&) override {
+    SQ_CHECK(grads_ == arena.grads().data<float>(), "HostGradientSync: reduce without begin_backward");
+    launch(buckets_.end());
   }
   bool capturable() const override { return false; }
   int world_size() const override { return collective_->size(); }
 
  private:
+  void launch(const std::vector<int>& which) {
+    const int world = collective_->size();
+    if (world == 1) return;
+    const float scale = 1.f / static_cast<float>(world);
+    for (const int i : which) {
+      const Bucket& b = buckets_.buckets()[static_cast<std::size_t>(i)];
+      collective_->all_reduce_sum(grads_ + b.begin, b.end - b.begin);
+      for (std::int64_t j = b.begin; j < b.end; ++j) grads_[j] *= scale;
+    }
+  }
+
   Collective* collective_;
-  std::int64_t bucket_elements_;
-  std::vector<Bucket> buckets_;
-  std::int64_t numel_ = -1;
+  BackwardBuckets buckets_;
+  float* grads_ = nullptr;
 };
 }  // namespace
 

@@ -1,7 +1,9 @@
 // Gradient averaging for GPU ranks on NCCL: one communicator per process (rank 0's ncclUniqueId broadcast over the
-// bootstrap collective, MPI), the arena's gradients averaged (ncclAvg) in buckets on a side stream that an event
-// joins to the step's stream after backward, and the step's stream waits on the side stream's event before SGD:
-// no host synchronisation, and a CUDA graph may record it (fork / join of streams inside a capture).
+// bootstrap collective, MPI), the arena's gradients averaged (ncclAvg) in buckets on a side stream. Each bucket starts
+// as soon as the layers that write it have enqueued their backward (BackwardBuckets: an event recorded on the step's
+// stream after that layer, the side stream waiting on it), so the all-reduce overlaps the rest of backward; after
+// backward the remaining buckets go, and the step's stream waits on the side stream's event before SGD. No host
+// synchronisation, and a CUDA graph may record it all (fork / join of streams inside a capture).
 // Without SQ_WITH_NCCL only the stubs at the end are built.
 #include "sq/config.hpp"
 #include "sq/core/error.hpp"
@@ -13,6 +15,7 @@
 
 #include <vector>
 
+#include "dist/backward_buckets.hpp"
 #include "sq/core/cuda_check.hpp"
 #include "sq/dist/sharding.hpp"
 #include "sq/nn/context.hpp"
@@ -26,7 +29,7 @@ namespace {
 class NcclGradientSync final : public GradientSync {
  public:
   NcclGradientSync(Collective& bootstrap, Device device, std::int64_t bucket_elements)
-      : device_(device), world_(bootstrap.size()), bucket_elements_(bucket_elements) {
+      : device_(device), world_(bootstrap.size()), buckets_(bucket_elements) {
     SQ_CHECK(device.is_cuda(), "NCCL gradient all-reduce needs a CUDA device, got " << device.str());
     SQ_CUDA_CHECK(cudaSetDevice(device.index));
     ncclUniqueId id{};
@@ -46,35 +49,46 @@ class NcclGradientSync final : public GradientSync {
     if (side_) cudaStreamDestroy(side_);
   }
 
-  void reduce(nn::ParameterArena& arena, nn::ExecutionContext& ctx) override {
+  void begin_backward(nn::ParameterArena& arena, nn::ExecutionContext& ctx) override {
     SQ_CHECK(ctx.on_gpu() && arena.device() == device_,
              "NCCL gradient all-reduce made for " << device_.str() << ", arena on " << arena.device().str());
-    if (numel_ != arena.numel()) {  // once per arena (the first step), never in a captured step
-      buckets_ = make_buckets(arena.numel(), bucket_elements_);
-      numel_ = arena.numel();
-    }
-    const cudaStream_t main = reinterpret_cast<cudaStream_t>(ctx.stream);
-    float* g = arena.grads().data<float>();
-    SQ_CUDA_CHECK(cudaEventRecord(ready_, main));
-    SQ_CUDA_CHECK(cudaStreamWaitEvent(side_, ready_, 0));
-    SQ_NCCL_CHECK(ncclGroupStart());
-    for (const Bucket& b : buckets_) {
-      SQ_NCCL_CHECK(ncclAllReduce(g + b.begin, g + b.begin, static_cast<std::size_t>(b.end - b.begin), ncclFloat,
-                                  ncclAvg, comm_, side_));
-    }
-    SQ_NCCL_CHECK(ncclGroupEnd());
+    buckets_.begin(arena);  // a new layout records its backward order at this (eager, first) step
+    grads_ = arena.grads().data<float>();
+  }
+  void grads_ready(const nn::Module& layer, nn::ExecutionContext& ctx) override {
+    launch(buckets_.layer_done(layer), ctx);
+  }
+  void reduce(nn::ParameterArena& arena, nn::ExecutionContext& ctx) override {
+    SQ_CHECK(grads_ == arena.grads().data<float>(), "NCCL gradient all-reduce: reduce without begin_backward");
+    launch(buckets_.end(), ctx);
+    // Join: SGD waits for every bucket (the side stream ran them in launch order).
     SQ_CUDA_CHECK(cudaEventRecord(done_, side_));
-    SQ_CUDA_CHECK(cudaStreamWaitEvent(main, done_, 0));
+    SQ_CUDA_CHECK(cudaStreamWaitEvent(reinterpret_cast<cudaStream_t>(ctx.stream), done_, 0));
   }
   bool capturable() const override { return true; }
   int world_size() const override { return world_; }
 
  private:
+  // The buckets in `which` start now: the side stream waits for the step's stream up to here (everything enqueued so
+  // far, the layers that write them included), then all-reduces them in one NCCL group. Every rank launches the
+  // same buckets in the same order (same model, same recorded backward order).
+  void launch(const std::vector<int>& which, nn::ExecutionContext& ctx) {
+    if (which.empty()) return;
+    SQ_CUDA_CHECK(cudaEventRecord(ready_, reinterpret_cast<cudaStream_t>(ctx.stream)));
+    SQ_CUDA_CHECK(cudaStreamWaitEvent(side_, ready_, 0));
+    SQ_NCCL_CHECK(ncclGroupStart());
+    for (const int i : which) {
+      const Bucket& b = buckets_.buckets()[static_cast<std::size_t>(i)];
+      SQ_NCCL_CHECK(ncclAllReduce(grads_ + b.begin, grads_ + b.begin, static_cast<std::size_t>(b.end - b.begin),
+                                  ncclFloat, ncclAvg, comm_, side_));
+    }
+    SQ_NCCL_CHECK(ncclGroupEnd());
+  }
+
   Device device_;
   int world_;
-  std::int64_t bucket_elements_;
-  std::vector<Bucket> buckets_;
-  std::int64_t numel_ = -1;
+  BackwardBuckets buckets_;
+  float* grads_ = nullptr;
   ncclComm_t comm_ = nullptr;
   cudaStream_t side_ = nullptr;
   cudaEvent_t ready_ = nullptr, done_ = nullptr;

@@ -1,7 +1,6 @@
 // The run's data-parallel hooks (see the header).
 #include "dist/run_world.hpp"
 
-#include <cstdlib>
 #include <streambuf>
 
 #include "sq/core/error.hpp"
@@ -10,15 +9,6 @@
 namespace sq::dist {
 
 namespace {
-double env_double(const char* name, double fallback) {
-  const char* v = std::getenv(name);
-  if (v == nullptr || *v == '\0') return fallback;
-  char* end = nullptr;
-  const double x = std::strtod(v, &end);
-  SQ_CHECK(*end == '\0' && x >= 0, name << "='" << v << "' is not a number >= 0");
-  return x;
-}
-
 std::unique_ptr<RunWorld>& world_slot() {
   static std::unique_ptr<RunWorld> world;
   return world;
@@ -32,18 +22,23 @@ bool RunWorld::any(bool value) {
   return v > 0;
 }
 
-RunWorld& process_world() {
+RunWorld& process_world(const WorldSettings& settings) {
+  SQ_CHECK(settings.mode == "auto" || settings.mode == "on" || settings.mode == "off",
+           "--distributed must be auto, on or off, not '" << settings.mode << "'");
+  SQ_CHECK(settings.timeout_s >= 0, "--dist-timeout must be >= 0 seconds (0: forever), not " << settings.timeout_s);
+  SQ_CHECK(settings.check_every >= 0, "--replica-check-every must be >= 0 (0: never), not " << settings.check_every);
   std::unique_ptr<RunWorld>& slot = world_slot();
   if (!slot) {
     auto world = std::make_unique<RunWorld>();
-    world->launch = detect_launch();
+    // off: a world of one whatever the launcher says (every process trains alone).
+    if (settings.mode != "off") world->launch = detect_launch();
     WorldOptions options;
-    options.timeout_s = env_double("SQ_DIST_TIMEOUT_S", 300);
-    world->collective = make_world(world->launch, env_double("SQ_DISTRIBUTED", 0) > 0, options);
-    world->sync_bn = env_double("SQ_DIST_SYNC_BN", 0) > 0;
-    world->check_every = static_cast<std::int64_t>(env_double("SQ_DIST_CHECK_EVERY", 100));
+    options.timeout_s = settings.timeout_s;
+    world->collective = make_world(world->launch, /*force_mpi=*/settings.mode == "on", options);
     slot = std::move(world);
   }
+  slot->sync_bn = settings.sync_bn;
+  slot->check_every = settings.check_every;
   return *slot;
 }
 
@@ -61,8 +56,8 @@ void attach(RunWorld& world, nn::ExecutionContext& ctx) {
   if (!world.distributed()) return;
   if (ctx.on_gpu()) {
     SQ_CHECK(!world.sync_bn,
-             "SQ_DIST_SYNC_BN: synchronised BN runs on CPU ranks only for now (GPU ranks keep "
-             "per-rank statistics, as PyTorch DDP does by default); unset it");
+             "--sync-bn: synchronised BN runs on CPU ranks only for now (GPU ranks keep per-rank "
+             "statistics, as PyTorch DDP does by default); leave --sync-bn out (run.sync_bn false)");
     world.sync = make_nccl_gradient_sync(*world.collective, ctx.device);
   } else {
     world.sync = make_host_gradient_sync(*world.collective);

@@ -19,9 +19,14 @@ struct ExecutionContext;
 
 namespace sq::dist {
 
-// Environment knobs (read once): SQ_DISTRIBUTED=1 forces MPI even for one rank; SQ_DIST_SYNC_BN=1 synchronised BN;
-// SQ_DIST_TIMEOUT_S (default 300) the longest wait in one collective; SQ_DIST_CHECK_EVERY (default 100) steps
-// between replica checks (0: never).
+// How the process world is made (train_cifar's --distributed, --dist-timeout, --sync-bn, --replica-check-every).
+struct WorldSettings {
+  std::string mode = "auto";  // auto: MPI when a launcher started more than one rank; on: MPI always; off: alone
+  double timeout_s = 300;     // longest wait in one collective (0: forever)
+  bool sync_bn = false;
+  std::int64_t check_every = 100;  // steps between replica checks (0: never)
+};
+
 struct RunWorld {
   LaunchInfo launch;
   std::unique_ptr<Collective> collective;  // SelfCollective when alone
@@ -37,8 +42,9 @@ struct RunWorld {
   bool any(bool value);
 };
 
-// The process's world, made at the first call (MPI initialised then) and kept until exit.
-RunWorld& process_world();
+// The process's world, made at the first call from `settings` (MPI initialised then) and kept until exit; later
+// calls update sync_bn and check_every (the mode and timeout are the first call's). Throws sq::Error for a bad mode.
+RunWorld& process_world(const WorldSettings& settings = {});
 // The world when one was made and has more than one rank, else null (for error handlers).
 RunWorld* distributed_world_if_any();
 

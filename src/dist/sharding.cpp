@@ -34,4 +34,30 @@ std::vector<Bucket> make_buckets(std::int64_t numel, std::int64_t bucket_element
   return out;
 }
 
+BucketSchedule schedule_buckets(const std::vector<Bucket>& buckets,
+                                const std::vector<std::vector<Bucket>>& layer_ranges, const std::vector<Bucket>& late) {
+  const int layers = static_cast<int>(layer_ranges.size());
+  const auto overlaps = [](const Bucket& a, const Bucket& b) { return a.begin < b.end && b.begin < a.end; };
+  BucketSchedule out;
+  out.after_layer.resize(static_cast<std::size_t>(layers));
+  for (int i = 0; i < static_cast<int>(buckets.size()); ++i) {
+    const Bucket& b = buckets[static_cast<std::size_t>(i)];
+    SQ_CHECK(b.begin <= b.end, "schedule_buckets: bucket " << i << " is [" << b.begin << ", " << b.end << ")");
+    bool is_late = layers == 0;
+    for (const Bucket& r : late) is_late = is_late || overlaps(b, r);
+    if (is_late) {
+      out.at_end.push_back(i);
+      continue;
+    }
+    int ready = 0;  // the last layer that writes into the bucket (layer 0 when none does: final from the start)
+    for (int k = 0; k < layers; ++k) {
+      for (const Bucket& r : layer_ranges[static_cast<std::size_t>(k)]) {
+        if (overlaps(b, r)) ready = k;
+      }
+    }
+    out.after_layer[static_cast<std::size_t>(ready)].push_back(i);
+  }
+  return out;
+}
+
 }  // namespace sq::dist

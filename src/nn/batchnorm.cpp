@@ -118,6 +118,7 @@ const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& c
                                   beta_.grad.data<float>(), grad_output.data<float>(), saved_input_,
                                   save_mean_.data<float>(), save_invstd_.data<float>(), gamma_.effective.data<float>(),
                                   n_, channels_, hw_);
+    notify_grads_ready(*this, ctx);
     return grad_input_;
   }
   if (ctx.on_gpu()) {
@@ -132,6 +133,7 @@ const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& c
                             partials_.data<float>(), grad_output.data<float>(), saved_input_, save_mean_.data<float>(),
                             save_invstd_.data<float>(), gamma_.effective.data<float>(), n_, channels_, hw_, slices_);
   }
+  notify_grads_ready(*this, ctx);
   return grad_input_;
 }
 

@@ -199,6 +199,7 @@ const Tensor& Conv2d::backward(const Tensor& grad_output, ExecutionContext& ctx)
     }
     if (has_bias_) cpu::bias_grad(bias_.grad.data<float>(), dy, n, out_, ohw);
   }
+  notify_grads_ready(*this, ctx);
   return grad_input_;
 }
 

@@ -117,6 +117,7 @@ const Tensor& Linear::backward(const Tensor& grad_output, ExecutionContext& ctx)
       cpu::bias_grad(bias_.grad.data<float>(), dy, batch_, out_, 1);
     }
   }
+  notify_grads_ready(*this, ctx);
   return grad_input_;
 }
 

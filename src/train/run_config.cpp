@@ -256,7 +256,11 @@ std::string RunConfig::to_json(int indent, bool per_process) const {
               {"cuda_graph", run.cuda_graph},
               {"cpu_conv", run.cpu_conv},
               {"threads", run.threads},
-              {"max_steps", run.max_steps}};
+              {"max_steps", run.max_steps},
+              {"sync_bn", run.sync_bn},
+              {"distributed", run.distributed},
+              {"dist_timeout_s", run.dist_timeout_s},
+              {"replica_check_every", run.replica_check_every}};
   if (!per_process) {
     // Per-process keys carry their defaults: what this process chose is not part of the run.
     const Json defaults = Json::parse(RunConfig{}.to_json(-1));
@@ -356,6 +360,10 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("cpu_conv", c.run.cpu_conv);
     s.read("threads", c.run.threads);
     s.read("max_steps", c.run.max_steps);
+    s.read("sync_bn", c.run.sync_bn);
+    s.read("distributed", c.run.distributed);
+    s.read("dist_timeout_s", c.run.dist_timeout_s);
+    s.read("replica_check_every", c.run.replica_check_every);
     s.refuse_unknown();
   }
   top.find("comment");  // free text for humans

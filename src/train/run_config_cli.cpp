@@ -362,10 +362,31 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
        "stop after N steps in this process, writing a checkpoint to resume from (0: run to the end)")
       ->group("Run");
   b.flag(
+       "--sync-bn", [](RunConfig& c) -> bool& { return c.run.sync_bn; },
+       "data parallelism: synchronised BatchNorm (statistics of the global batch, all-reduced over the ranks), so "
+       "N ranks equal one process at the global batch; part of the run (a resume compares it). CPU ranks only "
+       "for now. Default: each rank's own statistics, as PyTorch DDP")
+      ->group("Distributed (mpirun -np N train_cifar ...)");
+  b.option(
+       "--distributed", [](RunConfig& c) -> std::string& { return c.run.distributed; },
+       "auto: data-parallel over MPI when mpirun/srun started more than one rank; on: MPI even for one rank; "
+       "off: every process trains alone, ignoring the launcher (per process)")
+      ->group("Distributed (mpirun -np N train_cifar ...)");
+  b.option(
+       "--dist-timeout", [](RunConfig& c) -> double& { return c.run.dist_timeout_s; },
+       "seconds a rank waits in one collective for a dead or stuck peer before it ends the job naming the rank "
+       "(0: forever; per process)")
+      ->group("Distributed (mpirun -np N train_cifar ...)");
+  b.option(
+       "--replica-check-every", [](RunConfig& c) -> std::int64_t& { return c.run.replica_check_every; },
+       "steps between checks that every rank holds the same weights (a hash gathered from every rank; a mismatch "
+       "ends the run naming the ranks; 0: never; per process)")
+      ->group("Distributed (mpirun -np N train_cifar ...)");
+  b.flag(
        "--allow-config-change", [](RunConfig& c) -> bool& { return c.run.allow_config_change; },
        "with --resume: accept options that differ from the checkpoint's configuration (refused otherwise: they "
-       "would change the run mid-way); device, math, deterministic, cuda-graph and max-steps "
-       "are per process and always free")
+       "would change the run mid-way); device, math, deterministic, cuda-graph, max-steps, threads, "
+       "distributed, dist-timeout and replica-check-every are per process and always free")
       ->group("Run");
   // Testing aid, hidden from --help: poisons one batch so the NaN handling can be exercised end to end.
   b.option(

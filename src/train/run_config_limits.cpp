@@ -30,6 +30,7 @@ const std::map<std::string, IntLimits>& int_table() {
       {"run.bn_recalibrate_batches", {0, 1 << 20}},
       {"run.max_steps", {0, kMaxCount}},
       {"run.threads", {0, 1024}},  // 0: SQ_CPU_THREADS, else the number of cores
+      {"run.replica_check_every", {0, kMaxCount}},
       {"run.debug_nan_at_step", {-1, kMaxCount}},
       {"run.debug_sigint_at_step", {-1, kMaxCount}},
   };
@@ -38,10 +39,15 @@ const std::map<std::string, IntLimits>& int_table() {
 
 const std::map<std::string, RealLimits>& real_table() {
   static const std::map<std::string, RealLimits> table = {
-      {"model.dropout_scale", {0.0, 1.9, false, false}}, {"quant.stages", {0.0, 1.0, true, false}},
-      {"optim.lr", {0.0, 1000.0, true, false}},          {"optim.momentum", {0.0, 1.0, false, true}},
-      {"optim.weight_decay", {0.0, 1.0, false, true}},   {"optim.gamma", {0.0, 1.0, true, false}},
-      {"optim.min_lr", {0.0, 1000.0, false, false}},     {"optim.warmup_start", {0.0, 1.0, false, false}},
+      {"model.dropout_scale", {0.0, 1.9, false, false}},
+      {"quant.stages", {0.0, 1.0, true, false}},
+      {"optim.lr", {0.0, 1000.0, true, false}},
+      {"optim.momentum", {0.0, 1.0, false, true}},
+      {"optim.weight_decay", {0.0, 1.0, false, true}},
+      {"optim.gamma", {0.0, 1.0, true, false}},
+      {"optim.min_lr", {0.0, 1000.0, false, false}},
+      {"optim.warmup_start", {0.0, 1.0, false, false}},
+      {"run.dist_timeout_s", {0.0, 604800.0, false, false}},
   };
   return table;
 }

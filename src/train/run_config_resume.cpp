@@ -31,8 +31,9 @@ std::map<std::string, std::string> flatten(const RunConfig& c) {
 }  // namespace
 
 const std::vector<std::string>& per_process_keys() {
-  static const std::vector<std::string> keys = {"run.device",    "run.math",    "run.deterministic",  "run.cuda_graph",
-                                                "run.max_steps", "run.threads", "data.loader_threads"};
+  static const std::vector<std::string> keys = {
+      "run.device",  "run.math",        "run.deterministic",  "run.cuda_graph",          "run.max_steps",
+      "run.threads", "run.distributed", "run.dist_timeout_s", "run.replica_check_every", "data.loader_threads"};
   return keys;
 }
 

@@ -134,6 +134,11 @@ void RunConfig::validate(const std::string& source) const {
   p.need(run.math == "tf32" || run.math == "fp32",
          "run.math must be tf32 or fp32, not '" + run.math.substr(0, 60) + "'");
   p.in_range("run.max_steps", run.max_steps);
+  p.need(run.distributed == "auto" || run.distributed == "on" || run.distributed == "off",
+         "run.distributed must be auto (MPI when mpirun/srun started more than one rank), on or off, not '" +
+             run.distributed.substr(0, 60) + "'");
+  p.in_range("run.dist_timeout_s", run.dist_timeout_s);
+  p.in_range("run.replica_check_every", run.replica_check_every);
   p.in_range("run.debug_nan_at_step", run.debug_nan_at_step);
   p.in_range("run.debug_sigint_at_step", run.debug_sigint_at_step);
   if (p.list().empty()) return;

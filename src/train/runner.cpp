@@ -56,7 +56,12 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
   config.validate("configuration");
   // Data parallelism (docs/DISTRIBUTED.md): under mpirun / srun every rank runs this function; rank 0 alone
   // prints, writes metrics and checkpoints; the ranks agree on every branch that ends or pauses the run.
-  dist::RunWorld& world = dist::process_world();
+  dist::WorldSettings world_settings;
+  world_settings.mode = config.run.distributed;
+  world_settings.timeout_s = config.run.dist_timeout_s;
+  world_settings.sync_bn = config.run.sync_bn;
+  world_settings.check_every = config.run.replica_check_every;
+  dist::RunWorld& world = dist::process_world(world_settings);
   std::ostream& out = world.root() ? rank_out : dist::null_stream();
   // Before anything is written: a resume must not change the run's meaning unless asked to (run_config_resume).
   if (!resume.empty()) {

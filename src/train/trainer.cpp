@@ -146,7 +146,13 @@ void Trainer::step_body(const Tensor& images, const Tensor& labels, float lr, bo
   }
   {
     detail::NvtxRange range("backward");
+    // Data parallelism: each gradient bucket's all-reduce starts as soon as the layers writing it are done.
+    if (options_.gradient_sync) {
+      options_.gradient_sync->begin_backward(arena, ctx);
+      ctx.backward_observer = options_.gradient_sync;
+    }
     model_->root().backward(model_->loss().backward(ctx), ctx);
+    ctx.backward_observer = nullptr;
   }
   if (options_.gradient_sync) {
     detail::NvtxRange range("gradient all-reduce");

@@ -9,9 +9,9 @@ train=$1 config=$2 work=$3
 shift 3
 mpirun=("$@")
 rm -rf "$work" && mkdir -p "$work"
-export SQ_DIST_SYNC_BN=1 OMP_NUM_THREADS=1
+export OMP_NUM_THREADS=1
 args=(--config "$config" --device cpu --train-limit 640 --test-limit 400 --batch 32 --iterations 20 --stages 1
-      --eval-batch 100 --threads 1 --log-every 5 --bn-recalibrate-batches 2)
+      --eval-batch 100 --threads 1 --log-every 5 --bn-recalibrate-batches 2 --sync-bn --replica-check-every 4)
 fail() { echo "FAIL: $*"; exit 1; }
 final_error() { python3 -c "import json,sys
 for l in open(sys.argv[1]):

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "dist_mpi/mpi_world.hpp"
 #include "sq/dist/world.hpp"
@@ -38,7 +39,11 @@ int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   sq::dist::WorldOptions options;
   // A test that leaves one rank behind ends the job instead of hanging it (the stuck-rank scenario sets 3 s).
-  options.timeout_s = std::getenv("SQ_DIST_TIMEOUT_S") ? std::atof(std::getenv("SQ_DIST_TIMEOUT_S")) : 120;
+  options.timeout_s = 120;
+  for (int i = 1; i < argc; ++i) {  // --dist-timeout=S (after gtest's own flags), as train_cifar's option
+    const std::string arg = argv[i];
+    if (arg.rfind("--dist-timeout=", 0) == 0) options.timeout_s = std::atof(arg.c_str() + 15);
+  }
   g_world = sq::dist::make_mpi_collective(options);
   if (g_world->rank() != 0) {
     ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();

@@ -8,17 +8,21 @@
 
 #include "sq/core/device.hpp"
 #include "sq/dist/collective.hpp"
+#include "sq/nn/context.hpp"
 
 namespace sq::nn {
 class ParameterArena;
-struct ExecutionContext;
 }  // namespace sq::nn
 
 namespace sq::dist {
 
-class GradientSync {
+// The trainer calls begin_backward, sets itself as ctx.backward_observer during backward (grads_ready: the buckets
+// a layer completes start their all-reduce then), and calls reduce after backward (the remaining buckets, and on
+// the GPU the join of the all-reduce stream into the step's stream).
+class GradientSync : public nn::BackwardObserver {
  public:
-  virtual ~GradientSync() = default;
+  ~GradientSync() override = default;
+  virtual void begin_backward(nn::ParameterArena& arena, nn::ExecutionContext& ctx) = 0;
   // Inside the step, after backward: grads() := the average of every rank's grads().
   virtual void reduce(nn::ParameterArena& arena, nn::ExecutionContext& ctx) = 0;
   // True when reduce() only enqueues device work that a CUDA graph may record (NCCL); false: the step runs eager.

@@ -32,4 +32,17 @@ struct Bucket {
 };
 std::vector<Bucket> make_buckets(std::int64_t numel, std::int64_t bucket_elements);
 
+// When each bucket's gradients are final, so that its all-reduce can start during backward (GPU overlap).
+// layer_ranges[k]: the arena ranges [begin, end) whose gradients the k-th layer to finish backward writes (in
+// backward order); late: ranges no reporting layer writes (final only after the whole backward). Elements in no
+// range are final from the start. after_layer[k] lists the buckets (indices into `buckets`, ascending) that become
+// complete when layer k finishes, and not before; at_end the buckets that touch a late range (or all of them
+// when there are no layers). Every bucket appears exactly once.
+struct BucketSchedule {
+  std::vector<std::vector<int>> after_layer;
+  std::vector<int> at_end;
+};
+BucketSchedule schedule_buckets(const std::vector<Bucket>& buckets,
+                                const std::vector<std::vector<Bucket>>& layer_ranges, const std::vector<Bucket>& late);
+
 }  // namespace sq::dist

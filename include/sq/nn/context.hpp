@@ -29,6 +29,16 @@ constexpr CpuConv default_cpu_conv() {
 CpuConv parse_cpu_conv(const std::string& name);
 const char* cpu_conv_name(CpuConv conv);
 
+class Module;
+struct ExecutionContext;
+// Told by every layer with parameters once its backward has enqueued the writes of their gradients (data
+// parallelism starts the all-reduce of the buckets they complete then; docs/DISTRIBUTED.md "Overlap").
+class BackwardObserver {
+ public:
+  virtual ~BackwardObserver() = default;
+  virtual void grads_ready(const Module& layer, ExecutionContext& ctx) = 0;
+};
+
 struct CudaLibraries;  // cuBLAS + cuDNN handles bound to the context's stream (src/cuda/), opaque to CPU builds
 
 struct ExecutionContext {
@@ -54,10 +64,17 @@ struct ExecutionContext {
   // Data parallelism (docs/DISTRIBUTED.md): non-null makes every training-mode BatchNorm synchronised, its batch
   // statistics (and backward sums) all-reduced over these ranks. CPU ranks only for now.
   dist::Collective* sync_bn = nullptr;
+  // Inside a training step's backward only (Trainer): the gradient all-reduce that overlaps with backward.
+  BackwardObserver* backward_observer = nullptr;
   std::shared_ptr<CudaLibraries> cuda;  // set by make_context() on CUDA devices
 
   bool on_gpu() const { return device.is_cuda(); }
 };
+
+// What a layer with parameters calls at the end of its backward.
+inline void notify_grads_ready(const Module& layer, ExecutionContext& ctx) {
+  if (ctx.backward_observer != nullptr) ctx.backward_observer->grads_ready(layer, ctx);
+}
 
 // A context for the device with its stream and library handles created (once, outside any step).
 ExecutionContext make_context(Device device, MathMode math = MathMode::tf32, bool deterministic = false);

@@ -85,8 +85,14 @@ struct RunSettings {
   // deterministic for a given backend and thread count; a resume continues bit for bit with the same pair.
   std::string cpu_conv = SQ_WITH_ONEDNN ? "onednn" : "reference";
   std::int64_t threads = 0;
-  std::int64_t max_steps = 0;           // stop (with a checkpoint) after this many steps in this process; 0: no limit
-  std::int64_t debug_nan_at_step = -1;  // testing: poison the batch of this global step with NaN
+  std::int64_t max_steps = 0;  // stop (with a checkpoint) after this many steps in this process; 0: no limit
+  // Data parallelism under mpirun / srun (docs/DISTRIBUTED.md). sync_bn is part of the run (BN statistics of the
+  // global batch instead of each rank's: other numbers); the other three are per process.
+  bool sync_bn = false;
+  std::string distributed = "auto";        // auto (MPI when a launcher started N > 1 ranks), on (MPI always), off
+  double dist_timeout_s = 300;             // longest wait in one collective before the job ends (0: forever)
+  std::int64_t replica_check_every = 100;  // steps between cross-rank weight hash checks (0: never)
+  std::int64_t debug_nan_at_step = -1;     // testing: poison the batch of this global step with NaN
   std::int64_t debug_sigint_at_step = -1;  // testing: raise SIGINT after this global step
   // Per process, never saved: --resume with keys that differ from the checkpoint's configuration is refused
   // unless this is set (--allow-config-change).
