@@ -7,19 +7,6 @@
 
 namespace sq::cpu {
 
-namespace {
-// Sum over the channel's count = n * hw elements of f(element index).
-template <class F>
-double channel_sum(std::int64_t n, std::int64_t c, std::int64_t hw, std::int64_t ch, F f) {
-  double s = 0.0;
-  for (std::int64_t b = 0; b < n; ++b) {
-    const std::int64_t base = (b * c + ch) * hw;
-    for (std::int64_t i = 0; i < hw; ++i) s += f(base + i);
-  }
-  return s;
-}
-}  // namespace
-
 void batchnorm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                              float* /*partials*/, const float* x, const float* gamma, const float* beta, std::int64_t n,
                              std::int64_t c, std::int64_t hw, int /*slices*/, float momentum, float eps) {

@@ -3,22 +3,15 @@
 
 #include <vector>
 
+#include "cpu/batchnorm.hpp"
 #include "cpu/parallel.hpp"
 #include "sq/detail/batchnorm_math.hpp"
 
 namespace sq::dist {
 
-namespace {
-template <class F>
-double channel_sum(std::int64_t n, std::int64_t c, std::int64_t hw, std::int64_t ch, F f) {
-  double s = 0.0;
-  for (std::int64_t b = 0; b < n; ++b) {
-    const std::int64_t base = (b * c + ch) * hw;
-    for (std::int64_t i = 0; i < hw; ++i) s += f(base + i);
-  }
-  return s;
-}
+using cpu::channel_sum;
 
+namespace {
 // Per-thread scratch for the sums: grows at the first step, then never allocates.
 double* scratch(std::int64_t n) {
   thread_local std::vector<double> buffer;
