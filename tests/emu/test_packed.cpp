@@ -132,7 +132,9 @@ TEST(EmuPacked, DecodingIsTheDocumentedLayout) {
 }
 
 TEST(EmuPacked, ChannelAffineMatchesTheTwinBitForBit) {
-  for (const auto& [outer, channels, inner] : {std::array<std::int64_t, 3>{2, 7, 33}, {5, 3, 1}, {1, 9, 300}}) {
+  for (const auto& shape : {std::array<std::int64_t, 3>{2, 7, 33}, {5, 3, 1}, {1, 9, 300}}) {
+    // Named copies, not a structured binding: the lambda below captures them (C++17 cannot capture bindings).
+    const std::int64_t outer = shape[0], channels = shape[1], inner = shape[2];
     const std::uint64_t seed = suite_seed() + static_cast<std::uint64_t>(outer * 1000 + inner);
     const std::size_t n = static_cast<std::size_t>(outer * channels * inner);
     const auto x = random_floats(n, seed, 1, -2.f, 2.f);
