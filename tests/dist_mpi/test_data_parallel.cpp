@@ -22,19 +22,11 @@
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "sq/train/trainer.hpp"
+#include "support/method_weights.hpp"
 
 namespace {
 
 using sq::test::mpi_world;
-
-std::optional<sq::quant::SqOptions> sq_options(const std::string& method) {
-  if (method == "fwn") return std::nullopt;
-  sq::quant::SqOptions o;
-  o.quantizer = sq::quant::Quantizer::twn;
-  o.ratio = method == "sq-twn" ? 0.5 : 1.0;
-  o.seed = 5;
-  return o;
-}
 
 sq::data::AugmentOptions augmentation() {
   sq::data::AugmentOptions aug;
@@ -57,7 +49,7 @@ struct Replica {
     sq::nn::ModelSpec spec;
     spec.arch = arch;
     spec.image_size = 8;
-    model = sq::nn::build_model(spec, sq_options(method), ctx, 9);
+    model = sq::nn::build_model(spec, sq::test::method_weights(method, 5), ctx, 9);
     sq::train::TrainerOptions options;
     options.sgd.momentum = 0.9f;
     options.sgd.weight_decay = 5e-4f;

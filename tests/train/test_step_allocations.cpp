@@ -19,6 +19,7 @@
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "sq/train/trainer.hpp"
+#include "support/method_weights.hpp"
 
 #if SQ_WITH_ONEDNN
 #include "onednn/onednn_hooks.hpp"
@@ -155,14 +156,6 @@ class OneBlasThread {
   int previous_ = 1;
 };
 
-std::optional<sq::quant::SqOptions> weights(const std::string& method) {
-  if (method == "fwn") return std::nullopt;
-  sq::quant::SqOptions o;
-  o.quantizer = sq::quant::Quantizer::twn;
-  o.ratio = method == "sq-twn" ? 0.5 : 1.0;
-  return o;
-}
-
 struct Fixture {
   sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
   std::unique_ptr<sq::nn::Model> model;
@@ -174,7 +167,7 @@ struct Fixture {
     sq::nn::ModelSpec spec;
     spec.arch = arch;
     spec.image_size = 16;
-    model = sq::nn::build_model(spec, weights(method), ctx, 1);
+    model = sq::nn::build_model(spec, sq::test::method_weights(method), ctx, 1);
     std::vector<float> x(static_cast<std::size_t>(batch) * 3 * 16 * 16);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = sq::philox_uniform_at(1, 0, i) - 0.5f;
     std::vector<std::int32_t> y(static_cast<std::size_t>(batch));

@@ -11,19 +11,11 @@
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
 #include "sq/train/trainer.hpp"
+#include "support/method_weights.hpp"
 
 namespace {
 
 using sq::nn::ModelSpec;
-
-std::optional<sq::quant::SqOptions> weights(const std::string& method) {
-  if (method == "fwn") return std::nullopt;
-  sq::quant::SqOptions o;
-  o.quantizer = sq::quant::Quantizer::twn;
-  o.ratio = method == "sq-twn" ? 0.5 : 1.0;
-  o.seed = 5;
-  return o;
-}
 
 // A fixed batch: Philox images in [-1, 1], labels spread over the classes.
 struct Batch {
@@ -52,7 +44,7 @@ struct TrainRun {
 TrainRun train(const std::string& method, int steps, std::uint64_t seed, float lr) {
   sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
   ctx.seed = seed;
-  const auto model = sq::nn::build_model(small_spec(), weights(method), ctx, seed);
+  const auto model = sq::nn::build_model(small_spec(), sq::test::method_weights(method, 5), ctx, seed);
   sq::train::TrainerOptions options;
   options.sgd.weight_decay = 0.f;
   sq::train::Trainer trainer(*model, ctx, options);
@@ -98,7 +90,7 @@ TEST(Trainer, Vgg9WithDropoutRepeatsFromTheRunSeed) {
     ctx.seed = run_seed;
     ModelSpec spec;
     spec.arch = "vgg9";
-    const auto model = sq::nn::build_model(spec, weights("sq-twn"), ctx, 1);
+    const auto model = sq::nn::build_model(spec, sq::test::method_weights("sq-twn", 5), ctx, 1);
     sq::train::Trainer trainer(*model, ctx);
     const Batch batch = make_batch(2, 3, 32, 10, 3);
     for (int i = 0; i < 2; ++i) trainer.train_step(batch.images, batch.labels, 0.01f);
@@ -111,7 +103,7 @@ TEST(Trainer, Vgg9WithDropoutRepeatsFromTheRunSeed) {
 
 TEST(Trainer, EvaluationIsDeterministicAndUsesTheRequestedWeights) {
   sq::nn::ExecutionContext ctx = sq::nn::make_context(sq::Device::cpu());
-  const auto model = sq::nn::build_model(small_spec(), weights("sq-twn"), ctx, 4);
+  const auto model = sq::nn::build_model(small_spec(), sq::test::method_weights("sq-twn", 5), ctx, 4);
   sq::train::Trainer trainer(*model, ctx);
   const Batch batch = make_batch(8, 3, 16, 10, 7);
   for (int i = 0; i < 3; ++i) trainer.train_step(batch.images, batch.labels, 0.05f);
