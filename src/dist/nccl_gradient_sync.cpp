@@ -26,7 +26,10 @@
 namespace sq::dist {
 
 namespace {
-class NcclGradientSync final : public GradientSync {
+// Also the DeviceCollective of synchronised BN: its all-reduces run on the step's stream on the same communicator
+// (NCCL runs one communicator's operations in the order they are issued, the same on every rank; a second
+// communicator used concurrently could deadlock against this one).
+class NcclGradientSync final : public GradientSync, public DeviceCollective {
  public:
   NcclGradientSync(Collective& bootstrap, Device device, std::int64_t bucket_elements)
       : device_(device), world_(bootstrap.size()), buckets_(bucket_elements) {
@@ -67,6 +70,13 @@ class NcclGradientSync final : public GradientSync {
   }
   bool capturable() const override { return true; }
   int world_size() const override { return world_; }
+  DeviceCollective* device_collective() override { return this; }
+
+  int size() const override { return world_; }
+  void all_reduce_sum(double* device_data, std::int64_t n, StreamHandle stream) override {
+    SQ_NCCL_CHECK(ncclAllReduce(device_data, device_data, static_cast<std::size_t>(n), ncclDouble, ncclSum, comm_,
+                                reinterpret_cast<cudaStream_t>(stream)));
+  }
 
  private:
   // The buckets in `which` start now: the side stream waits for the step's stream up to here (everything enqueued so

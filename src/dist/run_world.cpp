@@ -55,10 +55,9 @@ Device rank_device(const RunWorld& world, Device configured) {
 void attach(RunWorld& world, nn::ExecutionContext& ctx) {
   if (!world.distributed()) return;
   if (ctx.on_gpu()) {
-    SQ_CHECK(!world.sync_bn,
-             "--sync-bn: synchronised BN runs on CPU ranks only for now (GPU ranks keep per-rank "
-             "statistics, as PyTorch DDP does by default); leave --sync-bn out (run.sync_bn false)");
     world.sync = make_nccl_gradient_sync(*world.collective, ctx.device);
+    // Synchronised BN (--sync-bn, and the BN recalibration of every distributed evaluation) on the NCCL communicator.
+    ctx.device_collective = world.sync->device_collective();
   } else {
     world.sync = make_host_gradient_sync(*world.collective);
   }

@@ -8,6 +8,7 @@
 
 #include "sq/core/device.hpp"
 #include "sq/dist/collective.hpp"
+#include "sq/dist/device_collective.hpp"
 #include "sq/nn/context.hpp"
 
 namespace sq::nn {
@@ -28,6 +29,9 @@ class GradientSync : public nn::BackwardObserver {
   // True when reduce() only enqueues device work that a CUDA graph may record (NCCL); false: the step runs eager.
   virtual bool capturable() const = 0;
   virtual int world_size() const = 0;
+  // GPU ranks: the all-reduce of device buffers on the step's stream over the same ranks (synchronised BN); null
+  // on CPU ranks.
+  virtual DeviceCollective* device_collective() { return nullptr; }
 };
 
 // Default bucket: 1 Mi floats (4 MiB) per all-reduce.
