@@ -35,6 +35,7 @@ RunWorld& process_world(const WorldSettings& settings) {
     WorldOptions options;
     options.timeout_s = settings.timeout_s;
     world->collective = make_world(world->launch, /*force_mpi=*/settings.mode == "on", options);
+    world->timeout_s = settings.timeout_s;
     slot = std::move(world);
   }
   slot->sync_bn = settings.sync_bn;
@@ -55,7 +56,7 @@ Device rank_device(const RunWorld& world, Device configured) {
 void attach(RunWorld& world, nn::ExecutionContext& ctx) {
   if (!world.distributed()) return;
   if (ctx.on_gpu()) {
-    world.sync = make_nccl_gradient_sync(*world.collective, ctx.device);
+    world.sync = make_nccl_gradient_sync(*world.collective, ctx.device, kDefaultBucketElements, world.timeout_s);
     // Synchronised BN (--sync-bn, and the BN recalibration of every distributed evaluation) on the NCCL communicator.
     ctx.device_collective = world.sync->device_collective();
   } else {

@@ -43,7 +43,8 @@ NcclRun train(bool nccl, bool sync_bn = false) {
   std::unique_ptr<sq::dist::GradientSync> sync;
   sq::train::TrainerOptions options;
   if (nccl) {
-    sync = sq::dist::make_nccl_gradient_sync(self, gpu, /*bucket_elements=*/50000);  // several buckets
+    // Several buckets; the watchdog on (a healthy step must never trip it).
+    sync = sq::dist::make_nccl_gradient_sync(self, gpu, /*bucket_elements=*/50000, /*timeout_s=*/30);
     options.gradient_sync = sync.get();
     if (sync_bn) {
       ctx.sync_bn = &self;
