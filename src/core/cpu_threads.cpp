@@ -20,16 +20,6 @@ extern "C" void openblas_set_num_threads(int num_threads);  // cblas.h declares 
 namespace sq {
 namespace {
 
-int usable_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? static_cast<int>(hw) : 1;
-}
-
 std::atomic<int>& current() {
   static std::atomic<int> n{0};  // 0: not applied yet
   return n;
@@ -46,16 +36,30 @@ void apply(int n) {
 
 }  // namespace
 
+int node_cpu_cores() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+int usable_cpu_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  return node_cpu_cores();
+}
+
 int default_cpu_threads() {
   if (const char* env = std::getenv("SQ_CPU_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long n = std::strtol(env, &end, 10);
     SQ_CHECK(end != env && *end == '\0' && n >= 1 && n <= 1024,
              "SQ_CPU_THREADS='" << env << "' is not a thread count: set a number from 1 to 1024, or unset it for the "
-                                << "number of cores (" << usable_cores() << ")");
+                                << "number of cores (" << usable_cpu_cores() << ")");
     return static_cast<int>(n);
   }
-  return usable_cores();
+  return usable_cpu_cores();
 }
 
 int cpu_threads() {

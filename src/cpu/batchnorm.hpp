@@ -30,4 +30,21 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, float* partials,
                         const float* save_mean, const float* save_invstd, const float* gamma, std::int64_t n,
                         std::int64_t c, std::int64_t hw, int slices);
 
+// Synchronised BN in phases (kernels/batchnorm.cuh), the caller all-reducing `sums` between them; the CPU ranks'
+// synchronised BN (src/dist/sync_batchnorm.cpp) is these with an MPI all-reduce.
+void batchnorm_sums_x(double* sums, float* partials, const float* x, std::int64_t n, std::int64_t c, std::int64_t hw,
+                      int slices);
+void batchnorm_sums_centered(double* sums, float* partials, const double* sums_x, const float* x, std::int64_t n,
+                             std::int64_t c, std::int64_t hw, std::int64_t global_count, int slices);
+void batchnorm_forward_from_sums(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                                 float* running_var, const double* sums, const float* x, const float* gamma,
+                                 const float* beta, std::int64_t n, std::int64_t c, std::int64_t hw,
+                                 std::int64_t global_count, float momentum, float eps);
+void batchnorm_backward_sums(double* sums, float* dgamma, float* dbeta, float* partials, const float* dy,
+                             const float* x, const float* save_mean, const float* save_invstd, std::int64_t n,
+                             std::int64_t c, std::int64_t hw, int slices);
+void batchnorm_backward_from_sums(float* dx, const double* sums, const float* dy, const float* x,
+                                  const float* save_mean, const float* save_invstd, const float* gamma, std::int64_t n,
+                                  std::int64_t c, std::int64_t hw, std::int64_t global_count);
+
 }  // namespace sq::cpu

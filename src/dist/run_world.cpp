@@ -35,6 +35,7 @@ RunWorld& process_world(const WorldSettings& settings) {
     WorldOptions options;
     options.timeout_s = settings.timeout_s;
     world->collective = make_world(world->launch, /*force_mpi=*/settings.mode == "on", options);
+    world->timeout_s = settings.timeout_s;
     slot = std::move(world);
   }
   slot->sync_bn = settings.sync_bn;
@@ -55,10 +56,9 @@ Device rank_device(const RunWorld& world, Device configured) {
 void attach(RunWorld& world, nn::ExecutionContext& ctx) {
   if (!world.distributed()) return;
   if (ctx.on_gpu()) {
-    SQ_CHECK(!world.sync_bn,
-             "--sync-bn: synchronised BN runs on CPU ranks only for now (GPU ranks keep per-rank "
-             "statistics, as PyTorch DDP does by default); leave --sync-bn out (run.sync_bn false)");
-    world.sync = make_nccl_gradient_sync(*world.collective, ctx.device);
+    world.sync = make_nccl_gradient_sync(*world.collective, ctx.device, kDefaultBucketElements, world.timeout_s);
+    // Synchronised BN (--sync-bn, and the BN recalibration of every distributed evaluation) on the NCCL communicator.
+    ctx.device_collective = world.sync->device_collective();
   } else {
     world.sync = make_host_gradient_sync(*world.collective);
   }

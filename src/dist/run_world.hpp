@@ -33,6 +33,7 @@ struct RunWorld {
   std::unique_ptr<GradientSync> sync;      // null when alone
   bool sync_bn = false;
   std::int64_t check_every = 100;
+  double timeout_s = 300;  // --dist-timeout: the MPI watchdog's, and the NCCL one's on GPU ranks
 
   int rank() const { return collective->rank(); }
   int size() const { return collective->size(); }

@@ -60,4 +60,12 @@ BucketSchedule schedule_buckets(const std::vector<Bucket>& buckets,
   return out;
 }
 
+int rank_cpu_threads(const CoreShare& share) {
+  if (!share.on_cpu || share.world_size <= 1 || share.configured_threads != 0 || share.threads_from_environment) {
+    return 0;
+  }
+  const int share_of_node = share.node_cores / std::max(1, share.local_ranks);
+  return std::max(1, std::min(share_of_node, std::max(1, share.usable_cores)));
+}
+
 }  // namespace sq::dist

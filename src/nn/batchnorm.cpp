@@ -8,6 +8,8 @@
 #include "cpu/batchnorm.hpp"
 #include "dist/sync_batchnorm.hpp"
 #include "nn/layer_util.hpp"
+#include "sq/dist/collective.hpp"
+#include "sq/dist/device_collective.hpp"
 
 #if SQ_WITH_CUDA
 #include "batchnorm.cuh"
@@ -23,6 +25,22 @@ int reduction_slices(std::int64_t n, std::int64_t c) {
   return static_cast<int>(std::max<std::int64_t>(1, std::min(wanted, n)));
 }
 }  // namespace
+
+dist::DeviceCollective& BatchNorm::device_world(const ExecutionContext& ctx) const {
+  SQ_CHECK(ctx.device_collective != nullptr,
+           "BatchNorm '" << name_
+                         << "': synchronised BN on a GPU needs the ranks' device all-reduce (ctx.device_collective: "
+                            "NCCL, set by dist::attach)");
+  SQ_CHECK(ctx.device_collective->size() == ctx.sync_bn->size(),
+           "BatchNorm '" << name_ << "': the device all-reduce spans " << ctx.device_collective->size()
+                         << " ranks, the synchronised BN world " << ctx.sync_bn->size());
+  return *ctx.device_collective;
+}
+
+double* BatchNorm::sync_sums() {
+  SQ_CHECK(sync_sums_.numel() == 4 * std::int64_t(channels_), "BatchNorm '" << name_ << "': sync BN before setup()");
+  return reinterpret_cast<double*>(sync_sums_.data<float>());  // device allocations are 256-byte aligned
+}
 
 BatchNorm::BatchNorm(std::string name, int channels, float momentum, float eps)
     : name_(std::move(name)), channels_(channels), momentum_(momentum), eps_(eps) {
@@ -66,6 +84,9 @@ Shape BatchNorm::setup(const Shape& input, ExecutionContext& ctx) {
   save_mean_ = Tensor({channels_}, DType::f32, ctx.device);
   save_invstd_ = Tensor({channels_}, DType::f32, ctx.device);
   partials_ = Tensor({2 * std::int64_t(channels_) * slices_}, DType::f32, ctx.device);
+  // Sized here, outside any step, whether or not BN is synchronised: 16 bytes per channel. The CPU ranks' sums live
+  // in src/dist/sync_batchnorm.cpp's scratch.
+  if (ctx.on_gpu()) sync_sums_ = Tensor({4 * std::int64_t(channels_)}, DType::f32, ctx.device);
   output_ = Tensor(input, DType::f32, ctx.device);
   grad_input_ = Tensor(input, DType::f32, ctx.device);
   return input;
@@ -83,11 +104,16 @@ const Tensor& BatchNorm::forward(const Tensor& input, ExecutionContext& ctx) {
   float* rv = running_var_.data<float>();
   const float momentum = ctx.bn_momentum >= 0.f ? ctx.bn_momentum : momentum_;
   if (ctx.sync_bn != nullptr && ctx.training) {
-    SQ_CHECK(!ctx.on_gpu(), "BatchNorm '" << name_
-                                          << "': synchronised BN runs on CPU ranks only (GPU ranks: "
-                                             "per-rank statistics; docs/DISTRIBUTED.md)");
-    dist::sync_batchnorm_forward_train(*ctx.sync_bn, y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv, x,
-                                       g, b, n_, channels_, hw_, momentum, eps_);
+    if (ctx.on_gpu()) {
+#if SQ_WITH_CUDA
+      dist::sync_batchnorm_forward_train(device_world(ctx), ctx.stream, sync_sums(), partials_.data<float>(), slices_,
+                                         y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv, x, g, b, n_,
+                                         channels_, hw_, momentum, eps_);
+#endif
+    } else {
+      dist::sync_batchnorm_forward_train(*ctx.sync_bn, y, save_mean_.data<float>(), save_invstd_.data<float>(), rm, rv,
+                                         x, g, b, n_, channels_, hw_, momentum, eps_);
+    }
     return output_;
   }
   if (ctx.on_gpu()) {
@@ -113,11 +139,20 @@ const Tensor& BatchNorm::backward(const Tensor& grad_output, ExecutionContext& c
   SQ_CHECK(saved_input_ != nullptr, "BatchNorm '" << name_ << "': backward before forward");
   SQ_CHECK(ctx.training, "BatchNorm '" << name_ << "': backward needs a training-mode forward (ctx.training)");
   detail::check_tensor(grad_output, output_.shape(), ctx, {"BatchNorm", name_}, "grad_output");
-  if (ctx.sync_bn != nullptr && !ctx.on_gpu()) {
-    dist::sync_batchnorm_backward(*ctx.sync_bn, grad_input_.data<float>(), gamma_.grad.data<float>(),
-                                  beta_.grad.data<float>(), grad_output.data<float>(), saved_input_,
-                                  save_mean_.data<float>(), save_invstd_.data<float>(), gamma_.effective.data<float>(),
-                                  n_, channels_, hw_);
+  if (ctx.sync_bn != nullptr) {
+    if (ctx.on_gpu()) {
+#if SQ_WITH_CUDA
+      dist::sync_batchnorm_backward(device_world(ctx), ctx.stream, sync_sums(), partials_.data<float>(), slices_,
+                                    grad_input_.data<float>(), gamma_.grad.data<float>(), beta_.grad.data<float>(),
+                                    grad_output.data<float>(), saved_input_, save_mean_.data<float>(),
+                                    save_invstd_.data<float>(), gamma_.effective.data<float>(), n_, channels_, hw_);
+#endif
+    } else {
+      dist::sync_batchnorm_backward(*ctx.sync_bn, grad_input_.data<float>(), gamma_.grad.data<float>(),
+                                    beta_.grad.data<float>(), grad_output.data<float>(), saved_input_,
+                                    save_mean_.data<float>(), save_invstd_.data<float>(),
+                                    gamma_.effective.data<float>(), n_, channels_, hw_);
+    }
     notify_grads_ready(*this, ctx);
     return grad_input_;
   }

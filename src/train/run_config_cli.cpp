@@ -364,8 +364,8 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   b.flag(
        "--sync-bn", [](RunConfig& c) -> bool& { return c.run.sync_bn; },
        "data parallelism: synchronised BatchNorm (statistics of the global batch, all-reduced over the ranks), so "
-       "N ranks equal one process at the global batch; part of the run (a resume compares it). CPU ranks only "
-       "for now. Default: each rank's own statistics, as PyTorch DDP")
+       "N ranks equal one process at the global batch; part of the run (a resume compares it). CPU ranks "
+       "(MPI) and GPU ranks (NCCL). Default: each rank's own statistics, as PyTorch DDP")
       ->group("Distributed (mpirun -np N train_cifar ...)");
   b.option(
        "--distributed", [](RunConfig& c) -> std::string& { return c.run.distributed; },

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <optional>
 
 #include "dist/run_world.hpp"
@@ -14,6 +15,7 @@
 #include "sq/core/error.hpp"
 #include "sq/data/data.hpp"
 #include "sq/dist/replica_check.hpp"
+#include "sq/dist/sharding.hpp"
 #include "sq/nn/context.hpp"
 #include "sq/nn/models.hpp"
 #include "sq/quant/pipeline.hpp"
@@ -47,6 +49,29 @@ namespace {
 std::string resolved_path(const std::string& path) {
   char buffer[PATH_MAX];
   return ::realpath(path.c_str(), buffer) != nullptr ? std::string(buffer) : path;
+}
+
+// The CPU thread count: the configured one, or on CPU ranks of a distributed run without a user's count their share
+// of the node's cores (docs/DISTRIBUTED.md "Cores"), said once by rank 0.
+int rank_threads(const RunConfig& config, const dist::RunWorld& world, Device device, std::ostream& out) {
+  dist::CoreShare share;
+  share.on_cpu = !device.is_cuda();
+  share.world_size = world.size();
+  share.local_ranks = world.launch.local_size;
+  share.configured_threads = config.run.threads;
+  const auto set = [](const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0';
+  };
+  share.threads_from_environment = set("OMP_NUM_THREADS") || set("SQ_CPU_THREADS");
+  share.node_cores = node_cpu_cores();
+  share.usable_cores = usable_cpu_cores();
+  const int threads = dist::rank_cpu_threads(share);
+  if (threads == 0) return static_cast<int>(config.run.threads);
+  out << "train_cifar: " << share.local_ranks << " CPU ranks on this node share its " << share.node_cores
+      << " cores: " << threads << " thread" << (threads == 1 ? "" : "s")
+      << " per rank (--threads or OMP_NUM_THREADS to choose)\n";
+  return threads;
 }
 
 }  // namespace
@@ -83,7 +108,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       device, config.run.math == "fp32" ? nn::MathMode::fp32 : nn::MathMode::tf32, config.run.deterministic);
   ctx.seed = config.run.seed;
   ctx.cpu_conv = nn::parse_cpu_conv(config.run.cpu_conv);
-  set_cpu_threads(static_cast<int>(config.run.threads));
+  set_cpu_threads(rank_threads(config, world, device, out));
   RunData run_data = make_run_data(config, device, ctx.stream);
   data::BatchSource& train_loader = *run_data.train;
   data::BatchSource& test_loader = *run_data.test;

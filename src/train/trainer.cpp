@@ -189,6 +189,7 @@ void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
     step_body(images, labels, lr, false);
     ++eager_steps_at_batch_;
     ++step_;
+    if (options_.gradient_sync) options_.gradient_sync->step_enqueued(*ctx_);
     return;
   }
 #if SQ_WITH_CUDA
@@ -198,6 +199,7 @@ void Trainer::train_step(const Tensor& images, const Tensor& labels, float lr) {
   graph_->upload(step_, lr, stream);
   graph_->launch(stream);
   ++step_;
+  if (options_.gradient_sync) options_.gradient_sync->step_enqueued(*ctx_);
 #endif
 }
 

@@ -70,8 +70,10 @@ TEST(DistBuckets, BucketsTileTheArenaFromTheEnd) {
 
 TEST(DistLaunch, DetectsOpenMpiAndPmiFromTheEnvironment) {
   // Run by ctest as a plain process: clear what a launcher would set, then fake each.
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_SIZE",
-                        "PMI_RANK", "PMIX_RANK", "SLURM_NTASKS", "SLURM_LOCALID", "MPI_LOCALRANKID"}) {
+  for (const char* v :
+       {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_SIZE", "PMI_RANK",
+        "PMIX_RANK", "SLURM_NTASKS", "SLURM_LOCALID", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_SIZE",
+        "MPI_LOCALNRANKS", "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE", "PMIX_LOCAL_SIZE"}) {
     ::unsetenv(v);
   }
   EXPECT_FALSE(sq::dist::detect_launch().launched());
@@ -84,6 +86,11 @@ TEST(DistLaunch, DetectsOpenMpiAndPmiFromTheEnvironment) {
   EXPECT_EQ(pmi.size, 4);
   EXPECT_EQ(pmi.rank, 3);
   EXPECT_EQ(pmi.local_rank, 1);
+  EXPECT_EQ(pmi.local_size, 4) << "no per-node count: all ranks are taken as local (the smaller share of cores)";
+  ::setenv("SLURM_STEP_TASKS_PER_NODE", "2(x2)", 1);
+  EXPECT_EQ(sq::dist::detect_launch().local_size, 2) << "SLURM's per-node list";
+  ::setenv("MPI_LOCALNRANKS", "3", 1);
+  EXPECT_EQ(sq::dist::detect_launch().local_size, 3) << "MPICH's count comes first";
   ::setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
   ::setenv("OMPI_COMM_WORLD_RANK", "1", 1);
   ::setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0", 1);
@@ -92,10 +99,54 @@ TEST(DistLaunch, DetectsOpenMpiAndPmiFromTheEnvironment) {
   EXPECT_EQ(ompi.size, 2);
   EXPECT_EQ(ompi.rank, 1);
   EXPECT_EQ(ompi.local_rank, 0);
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_SIZE",
-                        "PMI_RANK", "SLURM_LOCALID"}) {
+  EXPECT_EQ(ompi.local_size, 2);
+  ::setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "1", 1);  // two nodes of one rank each
+  EXPECT_EQ(sq::dist::detect_launch().local_size, 1);
+  for (const char* v :
+       {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "PMI_SIZE", "PMI_RANK",
+        "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_STEP_TASKS_PER_NODE"}) {
     ::unsetenv(v);
   }
+}
+
+TEST(DistCores, CpuRanksWithoutAChosenCountShareTheNode) {
+  sq::dist::CoreShare s;
+  s.world_size = 4;
+  s.local_ranks = 4;
+  s.node_cores = 16;
+  s.usable_cores = 16;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(s), 4);
+  s.local_ranks = 3;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(s), 5) << "16 / 3, rounded down: never more threads than cores";
+  s.local_ranks = 2;  // 4 ranks on two nodes
+  EXPECT_EQ(sq::dist::rank_cpu_threads(s), 8);
+  s.usable_cores = 1;  // mpirun bound the rank to one core
+  EXPECT_EQ(sq::dist::rank_cpu_threads(s), 1);
+  s.usable_cores = 16;
+  s.local_ranks = 32;  // more ranks than cores
+  EXPECT_EQ(sq::dist::rank_cpu_threads(s), 1);
+}
+
+TEST(DistCores, AChosenCountAGpuOrAWorldOfOneKeepTheConfiguredThreads) {
+  sq::dist::CoreShare s;
+  s.world_size = 2;
+  s.local_ranks = 2;
+  s.node_cores = 8;
+  s.usable_cores = 8;
+  ASSERT_EQ(sq::dist::rank_cpu_threads(s), 4);
+  sq::dist::CoreShare given = s;
+  given.configured_threads = 6;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(given), 0) << "--threads wins";
+  sq::dist::CoreShare env = s;
+  env.threads_from_environment = true;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(env), 0) << "OMP_NUM_THREADS / SQ_CPU_THREADS win";
+  sq::dist::CoreShare gpu = s;
+  gpu.on_cpu = false;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(gpu), 0) << "GPU ranks";
+  sq::dist::CoreShare alone = s;
+  alone.world_size = 1;
+  alone.local_ranks = 1;
+  EXPECT_EQ(sq::dist::rank_cpu_threads(alone), 0) << "one process keeps every core";
 }
 
 TEST(DistWorld, AloneIsAWorldOfOneWithoutMpi) {

@@ -8,6 +8,11 @@ namespace sq {
 // SQ_CPU_THREADS when it is set to a positive number, else the number of cores this process may run on.
 int default_cpu_threads();
 
+// The cores this process may run on (its CPU affinity), and the machine's hardware threads (data-parallel CPU ranks
+// share those: dist::rank_cpu_threads).
+int usable_cpu_cores();
+int node_cpu_cores();
+
 // The count in force (default_cpu_threads() until set_cpu_threads is called).
 int cpu_threads();
 

@@ -2,10 +2,16 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #include "sq/detail/host_device.hpp"
 
 namespace sq::detail {
+
+// A channel's mean (or biased variance) from its sum over `count` elements, taken in double.
+SQ_HOST_DEVICE inline float bn_mean(double sum, std::int64_t count) {
+  return static_cast<float>(sum / static_cast<double>(count));
+}
 
 SQ_HOST_DEVICE inline float bn_invstd(float var, float eps) {
   return 1.f / sqrtf(var + eps);
@@ -22,6 +28,10 @@ SQ_HOST_DEVICE inline float bn_normalize(float x, float mean, float invstd, floa
 }
 
 // Running statistics as PyTorch keeps them: the variance is the unbiased batch variance (count / (count - 1)).
+SQ_HOST_DEVICE inline float bn_unbiased_variance(float var, std::int64_t count) {
+  return count > 1 ? var * (static_cast<float>(count) / static_cast<float>(count - 1)) : var;
+}
+
 SQ_HOST_DEVICE inline float bn_running_update(float running, float batch_value, float momentum) {
   return (1.f - momentum) * running + momentum * batch_value;
 }

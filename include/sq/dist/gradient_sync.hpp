@@ -8,6 +8,7 @@
 
 #include "sq/core/device.hpp"
 #include "sq/dist/collective.hpp"
+#include "sq/dist/device_collective.hpp"
 #include "sq/nn/context.hpp"
 
 namespace sq::nn {
@@ -28,6 +29,12 @@ class GradientSync : public nn::BackwardObserver {
   // True when reduce() only enqueues device work that a CUDA graph may record (NCCL); false: the step runs eager.
   virtual bool capturable() const = 0;
   virtual int world_size() const = 0;
+  // Called by the trainer after it has enqueued a whole step (eager or a graph replay), outside any capture: GPU
+  // ranks record there the marker their watchdog waits on (a stuck peer ends the job after --dist-timeout).
+  virtual void step_enqueued(nn::ExecutionContext& /*ctx*/) {}
+  // GPU ranks: the all-reduce of device buffers on the step's stream over the same ranks (synchronised BN); null
+  // on CPU ranks.
+  virtual DeviceCollective* device_collective() { return nullptr; }
 };
 
 // Default bucket: 1 Mi floats (4 MiB) per all-reduce.
@@ -37,10 +44,13 @@ constexpr std::int64_t kDefaultBucketElements = std::int64_t{1} << 20;
 std::unique_ptr<GradientSync> make_host_gradient_sync(Collective& collective,
                                                       std::int64_t bucket_elements = kDefaultBucketElements);
 
-// GPU arenas: an NCCL communicator over the ranks of `bootstrap` (rank 0's ncclUniqueId is broadcast over it),
-// one GPU (`device`) per rank. Throws sq::Error in builds without NCCL.
+// GPU arenas: a non-blocking NCCL communicator over the ranks of `bootstrap` (rank 0's ncclUniqueId is broadcast
+// over it), one GPU (`device`) per rank. A watchdog thread aborts the communicator and ends the job through
+// bootstrap.abort when NCCL reports an error or, with timeout_s > 0, when enqueued work makes no progress for that long
+// (docs/DISTRIBUTED.md "Stops and failures"). Throws sq::Error in builds without NCCL.
 std::unique_ptr<GradientSync> make_nccl_gradient_sync(Collective& bootstrap, Device device,
-                                                      std::int64_t bucket_elements = kDefaultBucketElements);
+                                                      std::int64_t bucket_elements = kDefaultBucketElements,
+                                                      double timeout_s = 0);
 bool nccl_available();
 
 }  // namespace sq::dist

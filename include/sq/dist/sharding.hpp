@@ -1,5 +1,5 @@
 // Pure arithmetic of data parallelism: which rows of a global batch a rank takes, which batches of an evaluation
-// pass, and how the gradient arena is cut into all-reduce buckets. docs/DISTRIBUTED.md.
+// pass, how the gradient arena is cut into all-reduce buckets, and CPU ranks' share of the cores. docs/DISTRIBUTED.md.
 #pragma once
 
 #include <cstdint>
@@ -44,5 +44,20 @@ struct BucketSchedule {
 };
 BucketSchedule schedule_buckets(const std::vector<Bucket>& buckets,
                                 const std::vector<std::vector<Bucket>>& layer_ranges, const std::vector<Bucket>& late);
+
+// CPU ranks' threads (docs/DISTRIBUTED.md "Cores"). A rank training on the CPU in a world of more than one rank,
+// when the user chose no count (no --threads, OMP_NUM_THREADS or SQ_CPU_THREADS), takes its share of the node:
+// max(1, node_cores / local_ranks), and no more than the cores it may run on (mpirun's binding may have cut those).
+// Returns that count, or 0 to keep the configured one (every other case).
+struct CoreShare {
+  bool on_cpu = true;
+  int world_size = 1;
+  int local_ranks = 1;                    // ranks on this node (LaunchInfo::local_size)
+  std::int64_t configured_threads = 0;    // --threads (run.threads); 0: not given
+  bool threads_from_environment = false;  // OMP_NUM_THREADS or SQ_CPU_THREADS is set
+  int node_cores = 1;                     // the machine's hardware threads
+  int usable_cores = 1;                   // those this process may run on (its affinity)
+};
+int rank_cpu_threads(const CoreShare& share);
 
 }  // namespace sq::dist

@@ -15,6 +15,7 @@ struct LaunchInfo {
   int size = 1;
   int rank = 0;
   int local_rank = 0;    // the rank among this node's processes: picks the GPU
+  int local_size = 1;    // ranks on this node (the world's size when the launcher does not say): shares its cores
   std::string launcher;  // "Open MPI", "PMI", "PMIx" or "" (alone)
   bool launched() const { return !launcher.empty(); }
 };

@@ -35,6 +35,8 @@ class BatchNorm : public Module {
   float eps() const { return eps_; }
 
  private:
+  dist::DeviceCollective& device_world(const ExecutionContext& ctx) const;  // GPU ranks' synchronised BN
+  double* sync_sums();
   std::string name_;
   int channels_;
   float momentum_, eps_;
@@ -42,6 +44,7 @@ class BatchNorm : public Module {
   Parameter gamma_, beta_;
   Tensor running_mean_, running_var_;
   Tensor save_mean_, save_invstd_, partials_;
+  Tensor sync_sums_;  // GPU: synchronised BN's 2 * channels doubles (the all-reduced sums), stored as 4 * channels f32
   Tensor output_, grad_input_;
   std::int64_t n_ = 0, hw_ = 0;
   int slices_ = 1;

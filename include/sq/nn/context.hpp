@@ -10,8 +10,9 @@
 #include "sq/core/stream.hpp"
 
 namespace sq::dist {
-class Collective;  // include/sq/dist/collective.hpp
-}
+class Collective;        // include/sq/dist/collective.hpp
+class DeviceCollective;  // include/sq/dist/device_collective.hpp
+}  // namespace sq::dist
 
 namespace sq::nn {
 
@@ -62,8 +63,11 @@ struct ExecutionContext {
   const std::uint64_t* device_step = nullptr;
   StreamHandle stream = nullptr;
   // Data parallelism (docs/DISTRIBUTED.md): non-null makes every training-mode BatchNorm synchronised, its batch
-  // statistics (and backward sums) all-reduced over these ranks. CPU ranks only for now.
+  // statistics (and backward sums) all-reduced over these ranks: on CPU ranks through this collective, on GPU ranks
+  // through `device_collective` (which must then be set, over the same ranks).
   dist::Collective* sync_bn = nullptr;
+  // GPU ranks (dist::attach): the all-reduce of device buffers on the step's stream (NCCL) synchronised BN uses.
+  dist::DeviceCollective* device_collective = nullptr;
   // Inside a training step's backward only (Trainer): the gradient all-reduce that overlaps with backward.
   BackwardObserver* backward_observer = nullptr;
   std::shared_ptr<CudaLibraries> cuda;  // set by make_context() on CUDA devices
