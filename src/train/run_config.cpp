@@ -186,11 +186,16 @@ LrSchedule RunConfig::lr_schedule() const {
   s.gamma = optim.gamma;
   s.step_size = optim.step_size;
   s.milestones = optim.milestones;
-  s.total_iters = optim.iterations;
+  // One schedule per stage, or one over all of them.
+  s.total_iters = stages_restart() ? optim.iterations : optim.iterations * static_cast<std::int64_t>(quant.stages.size());
   s.min_lr = optim.min_lr;
   s.warmup_iters = optim.warmup_iters;
   s.warmup_start = optim.warmup_start;
   return s;
+}
+
+std::int64_t RunConfig::schedule_step(std::int64_t stage, std::int64_t step) const {
+  return stages_restart() ? step : stage * optim.iterations + step;
 }
 
 std::map<std::string, std::string> RunConfig::identity() const {
@@ -242,7 +247,8 @@ std::string RunConfig::to_json(int indent, bool per_process) const {
                 {"milestones", optim.milestones},
                 {"min_lr", optim.min_lr},
                 {"warmup_iters", optim.warmup_iters},
-                {"warmup_start", optim.warmup_start}};
+                {"warmup_start", optim.warmup_start},
+                {"stage_schedule", optim.stage_schedule}};
   j["run"] = {{"seed", run.seed},
               {"device", run.device},
               {"output", run.output},
@@ -342,6 +348,7 @@ RunConfig RunConfig::from_json(const std::string& text, const std::string& sourc
     s.read("min_lr", c.optim.min_lr);
     s.read("warmup_iters", c.optim.warmup_iters);
     s.read("warmup_start", c.optim.warmup_start);
+    s.read("stage_schedule", c.optim.stage_schedule);
     s.refuse_unknown();
   }
   if (const Json* r = top.find("run")) {

@@ -117,7 +117,8 @@ Methods (--method sets quantizer and stages; --quantizer/--stages given too refi
   fwn       full-precision weights (no quantization)       bwn / twn   binary / ternary, one stage at r = 1
   sq-bwn    stochastic quantization with BWN, stages 0.5,0.75,0.875,1.0 (SQ_SPEC section 7)
   sq-twn    the same with TWN (the paper's best CIFAR-10 result)
-Each stage is a full training run (schedule and momentum restart) initialised from the previous stage. SQ stage
+Each stage is a full training run (schedule and momentum restart) initialised from the previous stage
+(--stage-schedule continue: one schedule over all stages instead). SQ stage
 lists must be non-decreasing and end at 1 unless --allow-any-stages is given.
 
 Resuming: --resume continues the run with the checkpoint's configuration; options that change what the run is
@@ -300,6 +301,11 @@ void build(CLI::App& app, CommandLine& cl, std::vector<Bound>& bound) {
   b.option(
        "--warmup-start", [](RunConfig& c) -> double& { return c.optim.warmup_start; },
        "warm-up starts at this fraction of the scheduled lr")
+      ->group("Optimiser");
+  b.option(
+       "--stage-schedule", [](RunConfig& c) -> std::string& { return c.optim.stage_schedule; },
+       "restart: every stage a full schedule from --lr with zeroed momentum (the paper); continue: one schedule "
+       "over all stages (iterations x stages steps), momentum kept: only the SQ ratio changes between stages")
       ->group("Optimiser");
 
   b.option(

@@ -20,6 +20,7 @@ const std::vector<std::string> kGranularities = {"channel", "element"};
 const std::vector<std::string> kArchitectures = {"vgg9",      "resnet20",  "resnet32", "resnet44",  "resnet56",
                                                  "resnet110", "small_cnn", "resnet18", "alexnet_bn"};
 const std::vector<std::string> kSchedules = {"constant", "step", "multistep", "cosine"};
+const std::vector<std::string> kStageSchedules = {"restart", "continue"};
 
 using detail::contains;
 using detail::join;
@@ -106,6 +107,7 @@ void RunConfig::validate(const std::string& source) const {
   p.in_range("optim.momentum", optim.momentum);
   p.in_range("optim.weight_decay", optim.weight_decay);
   p.one_of("optim.schedule", optim.schedule, kSchedules);
+  p.one_of("optim.stage_schedule", optim.stage_schedule, kStageSchedules);
   p.in_range("optim.step_size", optim.step_size);
   p.in_range("optim.gamma", optim.gamma);
   for (std::int64_t m : optim.milestones) p.in_range("optim.milestones", m);

@@ -258,7 +258,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
     trainer.set_ratio(ratio);
     if (!resumed_mid_stage) {
       // SQ_SPEC section 7: every stage is a full run from the previous stage's weights; momentum restarts.
-      trainer.reset_optimizer();
+      if (config.stages_restart() || pos.stage == 0) trainer.reset_optimizer();
       pos.step = 0;
       state.epoch = {};
       state.window = {};
@@ -293,7 +293,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
           SQ_CHECK(batch != nullptr, "internal: the training loader ran out of batches within an epoch");
           if (pos.global_step == config.run.debug_nan_at_step) poison_with_nan(batch->images, ctx.stream);
         }
-        const double lr = schedule.at(pos.step);
+        const double lr = schedule.at(config.schedule_step(pos.stage, pos.step));
         trainer.train_step(batch->images, batch->labels, static_cast<float>(lr));
         ++pos.step;
         ++pos.global_step;
@@ -378,7 +378,7 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
       // ---- end of an epoch (pos.step is its last step): evaluation, records, and at the stage's end its
       // checkpoint. A stop signal during the evaluation abandons it; the checkpoint then says to redo this part.
       const std::int64_t epoch = (pos.step - 1) / steps_per_epoch;
-      const double lr = schedule.at(pos.step - 1);
+      const double lr = schedule.at(config.schedule_step(pos.stage, pos.step - 1));
       const bool stage_end = pos.step == iterations;
       const bool eval_due =
           stage_end || (config.run.eval_every_epochs > 0 && (epoch + 1) % config.run.eval_every_epochs == 0);

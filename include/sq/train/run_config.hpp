@@ -64,6 +64,10 @@ struct OptimConfig {
   double min_lr = 0.0;
   std::int64_t warmup_iters = 0;
   double warmup_start = 0.0;
+  // How SQ stages follow each other: "restart" (the paper, SQ_SPEC section 7): every stage is a full schedule of
+  // `iterations` steps from lr with zeroed momentum; "continue": one schedule over all stages' steps (step_size,
+  // milestones and warm-up count global steps), momentum kept, only the SQ ratio changes at a stage boundary.
+  std::string stage_schedule = "restart";
 };
 
 struct RunSettings {
@@ -116,6 +120,9 @@ struct RunConfig {
   void validate(const std::string& source = "configuration") const;
 
   LrSchedule lr_schedule() const;
+  // The step of lr_schedule() that step `step` of stage `stage` takes its learning rate from.
+  std::int64_t schedule_step(std::int64_t stage, std::int64_t step) const;
+  bool stages_restart() const { return optim.stage_schedule == "restart"; }
   std::string output_dir() const;  // run.output or runs/<name>
   std::string data_dir() const;    // data.dir or the dataset's default
   int classes() const;             // 10, 100 or 20 (cifar100-coarse)
