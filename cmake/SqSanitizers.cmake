@@ -28,4 +28,6 @@ if(SQ_SANITIZE)
   add_compile_options($<$<COMPILE_LANGUAGE:CXX>:-fsanitize=${SQ_SANITIZE}> -fno-sanitize-recover=all
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=${SQ_SANITIZE})
+  # Tests that repeat a case only to compare orders of execution run it once here (tests/emu/emu_support.hpp).
+  add_compile_definitions(SQ_SANITIZED_BUILD=1)
 endif()

@@ -131,45 +131,61 @@ TEST(RunFolderE2E, KilledAtRandomPointsAndResumedTheLogEqualsTheUninterruptedRun
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("kill-time seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  // Kill times as fractions of the whole run's time: early enough that a resumed child (less work left) is still
-  // running, random enough to land in steps, evaluations, checkpoint and metrics writes.
+  // Kill times as fractions of the time the work left should take (the straight run's time times the share of
+  // steps after the last checkpoint): early enough that a resumed child is still running, random enough to land
+  // in steps, evaluations, checkpoint and metrics writes.
   std::uniform_real_distribution<double> when(0.05, 0.4);
+  const double total_steps = 120;  // tiny_run: 2 stages x 60
   int kills = 0, resumes = 0;
   std::string history;
   bool finished = false;
-  for (int attempt = 0; attempt < 16 && !finished; ++attempt) {
-    std::vector<std::string> args;
-    if (sq_e2e::exists(last)) {
-      // The device is per-process (never saved in the checkpoint): each process names it, as the first did.
-      args = {"--resume", last, "--device", "cpu"};
-      ++resumes;
-    } else {
-      args = with(with(sq_e2e::tiny_run(dir), extra), {"--overwrite"});  // killed before its first checkpoint
+  // A machine whose load falls during the test can run a resumed child to its end before its kill time. The
+  // kills are the test's precondition, not its subject: such a sequence is started again from nothing (at most
+  // 3 sequences), and only a sequence with two kills is checked.
+  for (int sequence = 0; sequence < 3 && kills < 2; ++sequence) {
+    if (sequence > 0) {
+      history += " | too few kills: started again;";
+      sq_e2e::clean_up(dir);
     }
-    const pid_t pid = sq_e2e::spawn_train_cifar(args, dir + ".child");
-    ASSERT_GT(pid, 0);
-    sq_e2e::ChildEnd end;
-    if (kills < 5) {
-      const auto kill_at = std::chrono::steady_clock::now() + std::chrono::duration<double>(when(rng) * straight_s);
-      bool ended = false;
-      while (!(ended = sq_e2e::child_ended(pid, end)) && std::chrono::steady_clock::now() < kill_at) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    kills = 0;
+    resumes = 0;
+    finished = false;
+    for (int attempt = 0; attempt < 16 && !finished; ++attempt) {
+      std::vector<std::string> args;
+      if (sq_e2e::exists(last)) {
+        // The device is per-process (never saved in the checkpoint): each process names it, as the first did.
+        args = {"--resume", last, "--device", "cpu"};
+        ++resumes;
+      } else {
+        args = with(with(sq_e2e::tiny_run(dir), extra), {"--overwrite"});  // killed before its first checkpoint
       }
-      if (!ended) {
-        ::kill(pid, SIGKILL);
+      const pid_t pid = sq_e2e::spawn_train_cifar(args, dir + ".child");
+      ASSERT_GT(pid, 0);
+      sq_e2e::ChildEnd end;
+      if (kills < 5) {
+        const double left = sq_e2e::exists(last) ? 1.0 - std::stod(meta(last, "global_step")) / total_steps : 1.0;
+        const auto kill_at =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(when(rng) * straight_s * left);
+        bool ended = false;
+        while (!(ended = sq_e2e::child_ended(pid, end)) && std::chrono::steady_clock::now() < kill_at) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        if (!ended) {
+          ::kill(pid, SIGKILL);
+          end = sq_e2e::wait_child(pid);
+          ASSERT_EQ(end.signal, SIGKILL);
+          ++kills;
+          history += " killed(last checkpoint " +
+                     (sq_e2e::exists(last) ? meta(last, "global_step") : std::string("none")) + ")";
+          continue;
+        }
+      } else {
         end = sq_e2e::wait_child(pid);
-        ASSERT_EQ(end.signal, SIGKILL);
-        ++kills;
-        history +=
-            " killed(last checkpoint " + (sq_e2e::exists(last) ? meta(last, "global_step") : std::string("none")) + ")";
-        continue;
       }
-    } else {
-      end = sq_e2e::wait_child(pid);
+      ASSERT_TRUE(end.exited) << history << sq_e2e::read_text(dir + ".child.err");
+      ASSERT_EQ(end.code, 0) << history << sq_e2e::read_text(dir + ".child.err");
+      finished = true;
     }
-    ASSERT_TRUE(end.exited) << history << sq_e2e::read_text(dir + ".child.err");
-    ASSERT_EQ(end.code, 0) << history << sq_e2e::read_text(dir + ".child.err");
-    finished = true;
   }
   ASSERT_TRUE(finished) << history;
   EXPECT_GE(kills, 2) << "the test must kill the run mid-way" << history;
