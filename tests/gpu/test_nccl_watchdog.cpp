@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "sq/config.hpp"
 #include "sq/dist/collective.hpp"
 #include "sq/dist/gradient_sync.hpp"
 #include "sq/nn/context.hpp"
@@ -17,6 +18,7 @@
 
 namespace {
 
+#if SQ_WITH_CUDA  // CPU-only builds compile tests/gpu too, without the CUDA runtime to link
 void CUDART_CB sleep_on_the_stream(void*) {
   std::this_thread::sleep_for(std::chrono::seconds(8));
 }
@@ -34,12 +36,16 @@ void CUDART_CB sleep_on_the_stream(void*) {
   std::_Exit(0);
 }
 
+#endif
+
 TEST(DistNcclWatchdog, StepWorkWithoutProgressEndsTheProcess) {
   SQ_REQUIRE_GPU();
+#if SQ_WITH_CUDA
   if (!sq::dist::nccl_available()) GTEST_SKIP() << "this build has no NCCL (SQ_ENABLE_NCCL, cmake/FindNCCL.cmake)";
   GTEST_FLAG_SET(death_test_style, "threadsafe");  // the child starts afresh: CUDA does not survive a fork
   // Without the watchdog the child would wait 6 s and exit 0, before the stuck work (8 s) ends.
   EXPECT_EXIT(stuck_step(), ::testing::ExitedWithCode(1), "no progress for more than 1 s");
+#endif
 }
 
 }  // namespace
