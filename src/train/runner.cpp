@@ -257,7 +257,8 @@ RunOutcome run_training(const RunConfig& config, const std::string& resume, std:
     trainer.set_stage(pos.stage);
     trainer.set_ratio(ratio);
     if (!resumed_mid_stage) {
-      // SQ_SPEC section 7: every stage is a full run from the previous stage's weights; momentum restarts.
+      // SQ_SPEC section 7: every stage is a full run from the previous stage's weights and momentum restarts;
+      // --stage-schedule continue keeps the momentum (and one schedule, RunConfig::schedule_step) across stages.
       if (config.stages_restart() || pos.stage == 0) trainer.reset_optimizer();
       pos.step = 0;
       state.epoch = {};
