@@ -50,7 +50,6 @@ NcclWatchdog::NcclWatchdog(ncclComm_t comm, int device, Collective& bootstrap, d
   events_.resize(kMarkers, nullptr);
   for (int i = 0; i < kMarkers; ++i) {
     SQ_CUDA_CHECK(cudaEventCreateWithFlags(&events_[static_cast<std::size_t>(i)], cudaEventDisableTiming));
-    free_.push_back(kMarkers - 1 - i);
   }
   thread_ = std::thread([this] { watch(); });
 }
@@ -71,11 +70,10 @@ void NcclWatchdog::mark(cudaStream_t stream) {
   SQ_CUDA_CHECK(cudaStreamIsCapturing(stream, &capture));
   if (capture != cudaStreamCaptureStatusNone) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (free_.empty()) return;
-  const int slot = free_.back();
+  if (pending_count_ == kMarkers) return;
+  const int slot = (first_pending_ + pending_count_) % kMarkers;
   SQ_CUDA_CHECK(cudaEventRecord(events_[static_cast<std::size_t>(slot)], stream));
-  free_.pop_back();
-  pending_.push_back(slot);
+  ++pending_count_;
   progress_.recorded(Clock::now());
 }
 
@@ -87,15 +85,15 @@ void NcclWatchdog::watch() {
     if (stopping_) break;
     int completed = 0;
     std::string error;
-    while (!pending_.empty()) {
-      const cudaError_t q = cudaEventQuery(events_[static_cast<std::size_t>(pending_.front())]);
+    while (pending_count_ > 0) {
+      const cudaError_t q = cudaEventQuery(events_[static_cast<std::size_t>(first_pending_)]);
       if (q == cudaErrorNotReady) break;
       if (q != cudaSuccess) {
         error = std::string("CUDA error: ") + cudaGetErrorString(q);
         break;
       }
-      free_.push_back(pending_.front());
-      pending_.pop_front();
+      first_pending_ = (first_pending_ + 1) % kMarkers;
+      --pending_count_;
       ++completed;
     }
     ncclResult_t state = ncclSuccess;

@@ -13,7 +13,6 @@
 #include <nccl.h>
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -54,8 +53,10 @@ class NcclWatchdog {
   Collective& bootstrap_;
   ProgressWatch progress_;
   std::vector<cudaEvent_t> events_;
-  std::deque<int> pending_;  // slots of events_, in record order
-  std::vector<int> free_;
+  // The markers in flight are events_[first_pending_ ..] (cyclically), pending_count_ of them: recorded in stream
+  // order, they complete in that order, so a ring suffices and mark() allocates nothing inside a step.
+  int first_pending_ = 0;
+  int pending_count_ = 0;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
